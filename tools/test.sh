@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, builds the solution and runs every test project.
+# Ends with a plain "N passed, N failed[, N skipped]" line; exit code 0 iff nothing failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# npm fixtures (reference tokenizer) ------------------------------------------------------------
+for dir in tests/fixtures/npm; do
+  if [ -f "$dir/package.json" ] && [ ! -d "$dir/node_modules" ]; then
+    echo "== npm install in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm install failed in $dir"; exit 1; }
+  fi
+done
+for script in tests/fixtures/npm/*.mjs; do
+  [ -f "$script" ] || continue
+  echo "== node $script"
+  (cd tests/fixtures/npm && node "$(basename "$script")") || { echo "fixture script $script failed"; exit 1; }
+done
+
+# build ----------------------------------------------------------------------------------------
+echo "== dotnet build"
+dotnet build DeepPerception.sln -c Release -nologo -v q || { echo "0 passed, 1 failed"; exit 1; }
+
+# test -----------------------------------------------------------------------------------------
+results="$root/.testresults"
+rm -rf "$results"; mkdir -p "$results"
+passed=0; failed=0; skipped=0; status=0
+for proj in $(find tests -name '*.Tests.csproj' | sort); do
+  name=$(basename "$proj" .csproj)
+  echo "== $name"
+  dotnet test "$proj" -c Release --no-build -nologo --logger "console;verbosity=normal" \
+      --results-directory "$results/$name" 2>&1 | tee "$results/$name.log"
+  rc=${PIPESTATUS[0]}
+  line=$(grep -E '^(Passed|Failed)!' "$results/$name.log" | tail -1)
+  if [ -z "$line" ]; then
+    echo "no test summary from $name (exit $rc)"; failed=$((failed + 1)); status=1; continue
+  fi
+  p=$(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$line")
+  f=$(sed -E 's/.*Failed: *([0-9]+),.*/\1/' <<<"$line")
+  s=$(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  [ "$rc" -eq 0 ] || status=1
+done
+
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]

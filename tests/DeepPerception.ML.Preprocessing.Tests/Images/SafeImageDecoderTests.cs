@@ -55,6 +55,10 @@ public sealed class SafeImageDecoderTests
     [InlineData("sample.gif")]
     [InlineData("sample_lossless.webp")]
     [InlineData("sample_lossy.webp")]
+    [InlineData("rgba.png")]
+    [InlineData("gray.png")]
+    [InlineData("gray_alpha.png")]
+    [InlineData("palette_trns.png")]
     public void DecodesLikePillowExactly(string name)
     {
         RgbImage image = SafeImageDecoder.Default.Decode(ReadSample(name));
@@ -105,6 +109,15 @@ public sealed class SafeImageDecoderTests
         Assert.Equal((16, 12), (image.Width, image.Height));
         Assert.Equal([255, 0, 0], image.Pixels.AsSpan(0, 3).ToArray());
         Assert.Equal([255, 0, 0], image.Pixels.AsSpan(image.Pixels.Length - 3, 3).ToArray());
+    }
+
+    [Fact]
+    public void AnimatedWebPIsUnsupported()
+    {
+        // The container walk counts its frames; the imaging library cannot decode animated WebP at all.
+        byte[] data = ReadSample("anim3.webp");
+        Assert.Equal(new ImageContainerInfo(ImageContainerFormat.WebP, 3), ImageContainerInspector.Inspect(data));
+        Assert.Equal(ImageDecodeFailureReason.Unsupported, DecodeFails(data).Reason);
     }
 
     [Fact]

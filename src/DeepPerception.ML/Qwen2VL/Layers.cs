@@ -48,6 +48,9 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
     /// <summary>Whether a LoRA adapter is attached.</summary>
     public bool HasLora => _loraA is not null;
 
+    /// <summary>When false, an attached adapter is bypassed (the base layer alone computes the output).</summary>
+    public bool LoraEnabled { get; set; } = true;
+
     /// <summary>The adapter's A matrix [r, in] (null without an adapter).</summary>
     public Linear? LoraA => _loraA;
 
@@ -114,7 +117,7 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         var output = F.linear(input, _weight, _bias);
-        if (_loraA is null || _loraB is null)
+        if (_loraA is null || _loraB is null || !LoraEnabled)
         {
             return output;
         }

@@ -111,6 +111,22 @@ public static class LoraAdapters
         }
     }
 
+    /// <summary>Bypasses every adapter until the returned scope is disposed (the base model's output, e.g. a GRPO reference).</summary>
+    public static IDisposable Disabled(Qwen2VLForConditionalGeneration model)
+    {
+        var layers = model.Linears().Select(l => l.Layer).Where(l => l.HasLora && l.LoraEnabled).ToList();
+        foreach (var l in layers) l.LoraEnabled = false;
+        return new Restore(layers);
+    }
+
+    private sealed class Restore(List<AdaptableLinear> layers) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var l in layers) l.LoraEnabled = true;
+        }
+    }
+
     /// <summary>Saves the adapters in PEFT's layout.</summary>
     public static void Save(Qwen2VLForConditionalGeneration model, string directory, LoraOptions options, string baseModel)
     {

@@ -121,7 +121,7 @@ public static class BpeTrainer
         }
 
         var merges = new List<(string, string)>();
-        var changed = new HashSet<long>();
+        var changed = new Dictionary<long, long>();
         while (tokens.Count < targetTokens && queue.TryDequeue(out var pair, out var priority))
         {
             if (pairCounts.GetValueOrDefault(pair) != priority.Count)
@@ -173,9 +173,10 @@ public static class BpeTrainer
             }
 
             pairWords.Remove(pair);
-            foreach (var p in changed)
+            foreach (var (p, delta) in changed)
             {
-                if (pairCounts.TryGetValue(p, out var count) && count > 0)
+                // Only pairs whose count really changed are queued again (neighbours of untouched symbols net to zero).
+                if (delta != 0 && pairCounts.TryGetValue(p, out var count) && count > 0)
                 {
                     queue.Enqueue(p, new PairPriority(count, Left(p), Right(p)));
                 }
@@ -199,7 +200,7 @@ public static class BpeTrainer
     }
 
     private static void AddPairs(int w, int sign, List<List<int>> words, List<long> frequencies,
-        Dictionary<long, long> pairCounts, Dictionary<long, HashSet<int>> pairWords, HashSet<long>? changed)
+        Dictionary<long, long> pairCounts, Dictionary<long, HashSet<int>> pairWords, Dictionary<long, long>? changed)
     {
         var symbols = words[w];
         var frequency = frequencies[w] * sign;
@@ -226,7 +227,10 @@ public static class BpeTrainer
                 set.Add(w);
             }
 
-            changed?.Add(pair);
+            if (changed is not null)
+            {
+                changed[pair] = changed.GetValueOrDefault(pair) + frequency;
+            }
         }
     }
 

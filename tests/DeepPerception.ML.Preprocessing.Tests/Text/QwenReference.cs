@@ -30,6 +30,19 @@ public static class QwenReference
     /// <summary>Strings containing Qwen3-only tokens with their Qwen2-VL ids (JavaScript encodings of pieces, see the script).</summary>
     public static IReadOnlyList<ReferenceCase> Qwen2VLCases => Data.Value.Qwen2VLCases;
 
+    /// <summary>
+    /// The text a decode of <paramref name="text"/>'s ids gives back: added tokens are cut out before normalization (as in
+    /// Hugging Face tokenizers), so NFC applies to the text between them, e.g. <c>&lt;|im_end|&gt;</c> + U+0338 keeps its
+    /// <c>&gt;</c> while a plain <c>&gt;</c> + U+0338 becomes U+226F.
+    /// </summary>
+    public static string NfcOutsideAddedTokens(string text, QwenTokenizer tokenizer)
+    {
+        var alternatives = tokenizer.AddedTokens.Select(t => t.Content).OrderByDescending(c => c.Length).Select(System.Text.RegularExpressions.Regex.Escape);
+        var pattern = new System.Text.RegularExpressions.Regex("(" + string.Join('|', alternatives) + ")");
+        var parts = pattern.Split(text);
+        return string.Concat(parts.Select((part, i) => i % 2 == 1 ? part : part.Normalize(System.Text.NormalizationForm.FormC)));
+    }
+
     /// <summary>Path of a file written by the reference script; fails with instructions when it is missing.</summary>
     public static string RequireFile(string name)
     {

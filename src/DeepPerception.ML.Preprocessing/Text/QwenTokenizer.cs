@@ -10,6 +10,7 @@ namespace DeepPerception.ML.Preprocessing.Text;
 /// and run with Microsoft.ML.Tokenizers. Encoding matches Hugging Face's fast tokenizer: added tokens (the special
 /// <c>&lt;|…|&gt;</c> tokens) are cut out of the raw text first and become their ids; each remaining piece is normalized
 /// (NFC), split with the pattern from the file and byte-level BPE encoded. No BOS/EOS is added.
+/// An instance is immutable after loading and may be used from several threads at once.
 /// </summary>
 public sealed class QwenTokenizer
 {

@@ -7,6 +7,7 @@ namespace DeepPerception.ML.Preprocessing.Text;
 /// Decodes generated token ids one at a time into text deltas for streaming. Bytes of a character split across tokens
 /// are held back until the character is complete, so a delta never ends in half a character. The concatenation of all
 /// deltas and <see cref="Flush"/> equals <see cref="QwenTokenizer.Decode"/> of the whole sequence.
+/// Use one instance per stream; it is not thread-safe.
 /// </summary>
 public sealed class TokenStreamDecoder
 {

@@ -160,6 +160,23 @@ public sealed class QwenTokenizerReferenceTests
     }
 
     [Fact]
+    public void Concurrent_encoding_from_one_instance_gives_the_reference_ids()
+    {
+        var tokenizer = QwenReference.Full;
+        var cases = QwenReference.Cases;
+        var failures = 0;
+        Parallel.For(0, cases.Count * 2, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            var c = cases[i % cases.Count];
+            if (!tokenizer.Encode(c.Text).SequenceEqual(c.Ids))
+            {
+                Interlocked.Increment(ref failures);
+            }
+        });
+        Assert.Equal(0, failures);
+    }
+
+    [Fact]
     public void Encode_of_empty_text_is_empty_and_null_is_rejected()
     {
         Assert.Empty(QwenReference.Qwen2VL.Encode(string.Empty));

@@ -47,42 +47,54 @@ internal static class TokenizerJsonReader
 
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
+            try
             {
-                throw new TokenizerLoadException(path, "the JSON root is not an object.");
+                return Read(path, document.RootElement, maxTokenId);
             }
-
-            if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
+            catch (InvalidOperationException ex)
             {
-                throw new TokenizerLoadException(path, "the 'model' section is missing or is not an object.");
+                // JsonElement accessors throw this when a value has an unexpected JSON type (e.g. an id written as a string).
+                throw new TokenizerLoadException(path, $"a value has an unexpected JSON type ({ex.Message}).", ex);
             }
-
-            if (model.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() != "BPE")
-            {
-                throw new TokenizerLoadException(path, $"model type '{type.GetString()}' is not supported (only 'BPE').");
-            }
-
-            foreach (var unsupported in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
-            {
-                if (model.TryGetProperty(unsupported, out var v) && v.ValueKind == JsonValueKind.String && v.GetString()!.Length > 0)
-                {
-                    throw new TokenizerLoadException(path, $"model.{unsupported} '{v.GetString()}' is not supported (byte-level BPE uses none).");
-                }
-            }
-
-            var vocabulary = ReadVocabulary(path, model, maxTokenId);
-            var merges = ReadMerges(path, model, vocabulary);
-            var added = ReadAddedTokens(path, root, vocabulary, maxTokenId);
-            var (pattern, byteLevel) = ReadPreTokenizer(path, root);
-            if (!byteLevel && !HasByteLevelDecoder(root))
-            {
-                throw new TokenizerLoadException(path, "the tokenizer is not byte-level (no ByteLevel pre-tokenizer or decoder); only byte-level BPE is supported.");
-            }
-
-            var normalization = ReadNormalizer(path, root);
-            return new TokenizerDefinition(vocabulary, merges, added, pattern, normalization);
         }
+    }
+
+    private static TokenizerDefinition Read(string path, JsonElement root, int? maxTokenId)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new TokenizerLoadException(path, "the JSON root is not an object.");
+        }
+
+        if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
+        {
+            throw new TokenizerLoadException(path, "the 'model' section is missing or is not an object.");
+        }
+
+        if (model.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() != "BPE")
+        {
+            throw new TokenizerLoadException(path, $"model type '{type.GetString()}' is not supported (only 'BPE').");
+        }
+
+        foreach (var unsupported in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
+        {
+            if (model.TryGetProperty(unsupported, out var v) && v.ValueKind == JsonValueKind.String && v.GetString()!.Length > 0)
+            {
+                throw new TokenizerLoadException(path, $"model.{unsupported} '{v.GetString()}' is not supported (byte-level BPE uses none).");
+            }
+        }
+
+        var vocabulary = ReadVocabulary(path, model, maxTokenId);
+        var merges = ReadMerges(path, model, vocabulary);
+        var added = ReadAddedTokens(path, root, vocabulary, maxTokenId);
+        var (pattern, byteLevel) = ReadPreTokenizer(path, root);
+        if (!byteLevel && !HasByteLevelDecoder(root))
+        {
+            throw new TokenizerLoadException(path, "the tokenizer is not byte-level (no ByteLevel pre-tokenizer or decoder); only byte-level BPE is supported.");
+        }
+
+        var normalization = ReadNormalizer(path, root);
+        return new TokenizerDefinition(vocabulary, merges, added, pattern, normalization);
     }
 
     private static Dictionary<string, int> ReadVocabulary(string path, JsonElement model, int? maxTokenId)
@@ -201,6 +213,14 @@ internal static class TokenizerJsonReader
             if (maxTokenId is { } max && id > max)
             {
                 continue;
+            }
+
+            foreach (var flag in new[] { "lstrip", "rstrip", "single_word" })
+            {
+                if (token.TryGetProperty(flag, out var value) && value.ValueKind == JsonValueKind.True)
+                {
+                    throw new TokenizerLoadException(path, $"added token '{contentElement.GetString()}' sets '{flag}', which is not supported.");
+                }
             }
 
             var content = contentElement.GetString()!;

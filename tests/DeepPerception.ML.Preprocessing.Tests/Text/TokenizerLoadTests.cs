@@ -82,6 +82,19 @@ public sealed class TokenizerLoadTests : IDisposable
         Assert.Contains("reuses id 5", LoadError(json).Message, StringComparison.Ordinal);
 
         json = _valid.DeepClone();
+        json["added_tokens"]!.AsArray()[0]!["id"] = "151643";
+        Assert.Contains("unexpected JSON type", LoadError(json).Message, StringComparison.Ordinal);
+
+        json = _valid.DeepClone();
+        json["added_tokens"]!.AsArray()[1]!["lstrip"] = true;
+        Assert.Contains("added token '<|im_start|>' sets 'lstrip'", LoadError(json).Message, StringComparison.Ordinal);
+
+        json = _valid.DeepClone();
+        json["pre_tokenizer"]!["pretokenizers"]!.AsArray().RemoveAt(1);
+        json.AsObject().Remove("decoder");
+        Assert.Contains("not byte-level", LoadError(json).Message, StringComparison.Ordinal);
+
+        json = _valid.DeepClone();
         json["normalizer"] = JsonNode.Parse("{\"type\": \"Lowercase\"}");
         Assert.Contains("normalizer type 'Lowercase' is not supported", LoadError(json).Message, StringComparison.Ordinal);
 

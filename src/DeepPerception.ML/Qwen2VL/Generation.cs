@@ -28,6 +28,12 @@ public sealed record GenerationOptions
     /// <summary>Tokens that end a sequence (kept in the output, like HF). Empty = run to MaxNewTokens.</summary>
     public IReadOnlyList<int> StopTokenIds { get; init; } = [];
 
+    /// <summary>
+    /// Tokens never produced (their logits are set to −∞ before choosing). Null = the model's vision placeholders
+    /// (<c>&lt;|image_pad|&gt;</c>, <c>&lt;|video_pad|&gt;</c>, <c>&lt;|vision_pad|&gt;</c>), which only the processor may place.
+    /// </summary>
+    public IReadOnlyList<int>? SuppressTokenIds { get; init; }
+
     /// <summary>Token used for left padding and for finished rows.</summary>
     public int PadTokenId { get; init; }
 }
@@ -115,6 +121,9 @@ public static class Generation
         using var cache = new KvCache(model.Config, b, l + Math.Max(1, options.MaxNewTokens), device, model.DType);
         torch.Generator? gen = options.Seed is long seed ? new torch.Generator((ulong)seed, device) : null;
         var stop = options.StopTokenIds.ToHashSet();
+        var suppressIds = (options.SuppressTokenIds ?? [model.Config.ImageTokenId, model.Config.VideoTokenId, model.Config.VisionTokenId])
+            .Where(t => t >= 0 && t < model.Config.VocabSize).Select(t => (long)t).ToArray();
+        var suppress = suppressIds.Length == 0 ? null : torch.tensor(suppressIds, device: device).DetachFromDisposeScope();
         var tokens = Enumerable.Range(0, b).Select(_ => new List<int>()).ToArray();
         var logProbs = Enumerable.Range(0, b).Select(_ => new List<float>()).ToArray();
         var finished = new FinishReason?[b];
@@ -133,7 +142,7 @@ public static class Generation
         {
             request.CancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            var (next, lp) = Choose(logits, options, gen);
+            var (next, lp) = Choose(logits, options, gen, suppress);
             var nextIds = next.cpu().data<long>().ToArray();
             var nextLp = lp.cpu().data<float>().ToArray();
             var feed = new long[b];
@@ -180,6 +189,7 @@ public static class Generation
             steps++;
         }
 
+        suppress?.Dispose();
         var decodeTime = sw.Elapsed;
         var sequences = Enumerable.Range(0, b)
             .Select(r => new GeneratedSequence(tokens[r].ToArray(), logProbs[r].ToArray(), finished[r] ?? FinishReason.Length))
@@ -188,10 +198,15 @@ public static class Generation
     }
 
     /// <summary>Picks the next token per row from logits [B, V]; returns ids and the raw log-probabilities of the picks.</summary>
-    internal static (Tensor Ids, Tensor LogProbs) Choose(Tensor logits, GenerationOptions options, torch.Generator? gen)
+    internal static (Tensor Ids, Tensor LogProbs) Choose(Tensor logits, GenerationOptions options, torch.Generator? gen, Tensor? suppress = null)
     {
         var raw = logits.to(ScalarType.Float32);
         var logp = raw.log_softmax(-1);
+        if (suppress is not null)
+        {
+            raw = raw.index_fill(-1, suppress, float.NegativeInfinity);
+        }
+
         Tensor next;
         if (options.Temperature == 0)
         {

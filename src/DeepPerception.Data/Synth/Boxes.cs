@@ -1,4 +1,4 @@
-using System.Globalization;
+using DeepPerception.Kvg;
 
 namespace DeepPerception.Data.Synth;
 
@@ -55,19 +55,16 @@ public readonly record struct GridBox(int X1, int Y1, int X2, int Y2)
     }
 
     /// <summary>The Qwen2-VL box text <c>(x1,y1),(x2,y2)</c> without spaces.</summary>
-    public string ToBoxText() => string.Create(CultureInfo.InvariantCulture, $"({X1},{Y1}),({X2},{Y2})");
+    public string ToBoxText() => KvgPrompts.BoxText(X1, Y1, X2, Y2);
 
-    /// <summary>Intersection over union with torchvision semantics (areas not clamped; 0/0 gives 0).</summary>
+    /// <summary>The box as a Core <see cref="BoundingBox"/> (same grid units).</summary>
+    public BoundingBox ToBoundingBox() => new(X1, Y1, X2, Y2);
+
+    /// <summary>Intersection over union with torchvision semantics (<see cref="BoxMath.Iou"/>); NaN (0/0) gives 0.</summary>
     public double IoU(GridBox other)
     {
-        double a1 = (double)(X2 - X1) * (Y2 - Y1);
-        double a2 = (double)(other.X2 - other.X1) * (other.Y2 - other.Y1);
-        double iw = Math.Max(0, Math.Min(X2, other.X2) - Math.Max(X1, other.X1));
-        double ih = Math.Max(0, Math.Min(Y2, other.Y2) - Math.Max(Y1, other.Y1));
-        var inter = iw * ih;
-        var union = a1 + a2 - inter;
-        var iou = inter / union;
-        return double.IsFinite(iou) ? iou : 0.0;
+        var iou = BoxMath.Iou(ToBoundingBox(), other.ToBoundingBox());
+        return double.IsNaN(iou) ? 0.0 : iou;
     }
 
     /// <inheritdoc />

@@ -1,60 +1,39 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
+using DeepPerception.Kvg;
 
 namespace DeepPerception.Data.Synth;
 
 /// <summary>
-/// IoU-gated rejection of rationales: a rationale is kept only when the box in its final <c>&lt;answer&gt;</c> block
-/// overlaps the label box with IoU at or above a threshold (the parsing follows R1-V's reward code: the first answer
-/// block, the first matching box pattern, its last hit, ×1000 when the four values sum to less than 4).
+/// IoU-gated rejection of rationales: a rationale is kept only when the box in its first <c>&lt;answer&gt;</c> block
+/// (parsed exactly like the GRPO IoU reward, <see cref="KvgRewards"/>) overlaps the label box with IoU at or above a
+/// threshold (torchvision semantics, <see cref="BoxMath"/>).
 /// </summary>
-public static partial class RationaleFilter
+public static class RationaleFilter
 {
-    /// <summary>Extracts the answer box of a completion, or null when it has no answer block or no box in it.</summary>
-    public static GridBox? ExtractAnswerBox(string completion)
+    /// <summary>The answer box of a completion, or null when it has no answer block or no parsable box in it.</summary>
+    public static BoundingBox? ExtractAnswerBox(string completion)
     {
         ArgumentNullException.ThrowIfNull(completion);
-        var answer = AnswerBlock().Match(completion);
-        if (!answer.Success)
+        var answer = KvgRewards.ExtractFirstAnswer(completion);
+        if (answer is null)
         {
             return null;
         }
 
-        var content = answer.Groups[1].Value;
-        foreach (var pattern in BoxPatterns)
-        {
-            var hits = pattern.Matches(content);
-            if (hits.Count == 0)
-            {
-                continue;
-            }
-
-            var m = hits[^1];
-            var values = new double[4];
-            for (var i = 0; i < 4; i++)
-            {
-                if (!double.TryParse(m.Groups[i + 1].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]))
-                {
-                    return new GridBox(0, 0, 0, 0);
-                }
-            }
-
-            if (values.Sum() < 4)
-            {
-                for (var i = 0; i < 4; i++)
-                {
-                    values[i] *= 1000;
-                }
-            }
-
-            return new GridBox((int)Math.Round(values[0]), (int)Math.Round(values[1]), (int)Math.Round(values[2]), (int)Math.Round(values[3]));
-        }
-
-        return null;
+        var parsed = KvgRewards.ParseBox(answer);
+        return parsed.IsFailure ? null : parsed.Box;
     }
 
-    /// <summary>IoU of the completion's answer box with the label (0 when nothing can be parsed).</summary>
-    public static double AnswerIoU(string completion, GridBox label) => ExtractAnswerBox(completion) is { } box ? box.IoU(label) : 0.0;
+    /// <summary>IoU of the completion's answer box with the label (0 when nothing can be parsed or the IoU is NaN).</summary>
+    public static double AnswerIoU(string completion, GridBox label)
+    {
+        if (ExtractAnswerBox(completion) is not { } box)
+        {
+            return 0.0;
+        }
+
+        var iou = BoxMath.Iou(box, label.ToBoundingBox());
+        return double.IsNaN(iou) ? 0.0 : iou;
+    }
 
     /// <summary>Whether to keep a rationale: its answer box has IoU ≥ <paramref name="threshold"/> with the label.</summary>
     public static bool Keep(string completion, GridBox label, double threshold = 0.5)
@@ -67,18 +46,10 @@ public static partial class RationaleFilter
         return AnswerIoU(completion, label) >= threshold;
     }
 
-    /// <summary>Keeps the (completion, label) pairs that pass <see cref="Keep"/>.</summary>
-    public static IEnumerable<T> Filter<T>(IEnumerable<T> items, Func<T, string> completion, Func<T, GridBox> label, double threshold = 0.5) =>
-        items.Where(i => Keep(completion(i), label(i), threshold));
-
-    private static readonly Regex[] BoxPatterns =
-    [
-        new(@"\((\d*?),.*?(\d*?)\),\((\d*?),(\d*?)\)", RegexOptions.CultureInvariant),
-        new(@"\[(\d*?), (\d*?), (\d*?), (\d*?)\]", RegexOptions.CultureInvariant),
-        new(@"\((\d*?), (\d*?), (\d*?), (\d*?)\)", RegexOptions.CultureInvariant),
-        new(@"\((\d*?), (\d*?)\)\n?.*?\((\d*?), (\d*?)\)", RegexOptions.CultureInvariant),
-    ];
-
-    [GeneratedRegex(@"<answer>([\S\n\t\v ]*?)</answer>", RegexOptions.CultureInvariant)]
-    private static partial Regex AnswerBlock();
+    /// <summary>Keeps the items whose completion passes <see cref="Keep"/> against their label.</summary>
+    public static IEnumerable<T> Filter<T>(IEnumerable<T> items, Func<T, string> completion, Func<T, GridBox> label, double threshold = 0.5)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        return items.Where(i => Keep(completion(i), label(i), threshold));
+    }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DeepPerception.Kvg;
 
 namespace DeepPerception.Data.Synth;
 
@@ -15,11 +16,20 @@ public static class SynthTargets
     private static readonly string[] Ordinals = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth"];
 
     /// <summary>Qwen2-VL's native grounding output: <c>&lt;|object_ref_start|&gt;E&lt;|object_ref_end|&gt;&lt;|box_start|&gt;(x1,y1),(x2,y2)&lt;|box_end|&gt;</c>.</summary>
-    public static string Direct(SynthSample sample) =>
-        $"<|object_ref_start|>{sample.Target.Label}<|object_ref_end|><|box_start|>{sample.Answer}<|box_end|>";
+    public static string Direct(SynthSample sample)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        var b = sample.TargetGridBox;
+        return KvgPrompts.NativeAnswer(sample.Target.Label, b.X1, b.Y1, b.X2, b.Y2);
+    }
 
     /// <summary>The answer block: <c>&lt;answer&gt; …Direct… &lt;/answer&gt;</c>.</summary>
-    public static string AnswerBlock(SynthSample sample) => $"<answer> {Direct(sample)} </answer>";
+    public static string AnswerBlock(SynthSample sample)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        var b = sample.TargetGridBox;
+        return KvgPrompts.Solution(sample.Target.Label, b.X1, b.Y1, b.X2, b.Y2);
+    }
 
     /// <summary>The full CoT target: a <c>&lt;think&gt;</c> block, a newline and the answer block.</summary>
     public static string Cot(SynthSample sample) => Think(sample) + "\n" + AnswerBlock(sample);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DeepPerception.Kvg;
 
 namespace DeepPerception.Data.Synth;
 
@@ -6,11 +7,10 @@ namespace DeepPerception.Data.Synth;
 public static class SynthText
 {
     /// <summary>The ref-token query of KVG-Bench.</summary>
-    public static string Query(string label) => $"Find and give the bounding box of <|object_ref_start|>{label}<|object_ref_end|>";
+    public static string Query(string label) => KvgPrompts.Query(label);
 
     /// <summary>The DeepPerception <c>r1</c> prompt around a question (note the two spaces).</summary>
-    public static string R1Prompt(string question) =>
-        question + "  Output the thinking process in <think> </think> and final answer (bounding box) in <answer> </answer> tags.";
+    public static string R1Prompt(string question) => KvgPrompts.R1(question);
 
     /// <summary>The knowledge-base sentence of an entity.</summary>
     public static string Knowledge(SynthEntity e)

@@ -109,6 +109,9 @@ public sealed class ValidatorTests : IDisposable
         var result = new HardenedImageDecoder().Decode(path);
         Assert.True(result.Success, result.Error);
         Assert.Equal((40, 30), (result.Width, result.Height));
+        Assert.Equal(1, result.Frames);
+        using var full = Image.Load(path);
+        Assert.Equal(4, full.Frames.Count);
     }
 
     [Fact]

@@ -85,10 +85,10 @@ public static class SynthDomains
                 Accent(P(0.38, 0.5, 0.62, 0.5, 0.52, 0.08, 0.44, 0.08)),
                 Accent(P(0.38, 0.5, 0.62, 0.5, 0.52, 0.92, 0.44, 0.92)),
                 Body(P(0.03, 0.52, 0.22, 0.52, 0.12, 0.2, 0.03, 0.2)),
-                Body(E(0.5, 0.5, 0.46, 0.13)),
-                Fixed(E(0.86, 0.46, 0.05, 0.04), Dark),
+                Body(E(0.5, 0.5, 0.46, 0.15)),
+                Fixed(E(0.86, 0.45, 0.05, 0.04), Dark),
             ],
-            PatternBox: (0.1, 0.37, 0.92, 0.63), HorizontalStripes: false,
+            PatternBox: (0.1, 0.35, 0.92, 0.65), HorizontalStripes: false,
             MarkerPoints: [(0.28, 0.5), (0.72, 0.5), (0.09, 0.31)])),
         new("car", true, "car", "cars", "body", "cabin", "badge", new DomainTemplate(
             [
@@ -101,14 +101,16 @@ public static class SynthDomains
             MarkerPoints: [(0.16, 0.53), (0.84, 0.53), (0.5, 0.28)])),
         new("reptilia", true, "reptile", "reptiles", "back", "head and legs", "crest", new DomainTemplate(
             [
-                Accent(R(0.3, 0.24, 0.38, 0.76)),
-                Accent(R(0.6, 0.24, 0.68, 0.76)),
-                Body(P(0.26, 0.42, 0.26, 0.58, 0.02, 0.5)),
-                Body(E(0.5, 0.5, 0.28, 0.15)),
-                Accent(E(0.84, 0.5, 0.11, 0.09)),
+                Accent(R(0.28, 0.16, 0.37, 0.84)),
+                Accent(R(0.62, 0.16, 0.71, 0.84)),
+                Body(P(0.24, 0.4, 0.24, 0.6, 0.0, 0.5)),
+                Body(E(0.5, 0.5, 0.3, 0.2)),
+                Accent(E(0.86, 0.5, 0.12, 0.11)),
+                Fixed(E(0.9, 0.44, 0.025, 0.025), Dark),
+                Fixed(E(0.9, 0.56, 0.025, 0.025), Dark),
             ],
-            PatternBox: (0.22, 0.35, 0.78, 0.65), HorizontalStripes: false,
-            MarkerPoints: [(0.32, 0.5), (0.68, 0.5), (0.5, 0.33)])),
+            PatternBox: (0.2, 0.3, 0.8, 0.7), HorizontalStripes: false,
+            MarkerPoints: [(0.32, 0.5), (0.68, 0.5), (0.5, 0.32)])),
         new("bird", true, "bird", "birds", "body", "wings and tail", "patch", new DomainTemplate(
             [
                 Fixed(R(0.42, 0.74, 0.46, 0.94), Dark),
@@ -189,7 +191,7 @@ public static class SynthDomains
                 Accent(P(0.34, 0.3, 0.66, 0.3, 0.5, 0.03)),
                 Fixed(R(0.45, 0.7, 0.55, 0.85), Dark),
             ],
-            PatternBox: (0.3, 0.3, 0.7, 0.68), HorizontalStripes: true,
+            PatternBox: (0.36, 0.3, 0.64, 0.68), HorizontalStripes: true,
             MarkerPoints: [(0.38, 0.62), (0.62, 0.62), (0.5, 0.4)])),
     ];
 }

@@ -135,7 +135,7 @@ public static class SynthTargets
         foreach (var o in others)
         {
             var kind = kinds.FirstOrDefault(k => o.Entity!.Attributes.Value(k) != target.Attributes.Value(k), kinds[0]);
-            parts.Add($"{Subject(sample, o)} has {SynthText.Phrase(o.Entity!, kind)} instead.");
+            parts.Add($"{Subject(sample, o)} has {SynthText.Phrase(o.Entity!, kind)}.");
         }
 
         parts.Add($"So it is {target.Name}.");

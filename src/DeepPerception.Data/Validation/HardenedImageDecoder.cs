@@ -14,7 +14,8 @@ namespace DeepPerception.Data.Validation;
 /// <param name="Width">Decoded width (0 on failure).</param>
 /// <param name="Height">Decoded height (0 on failure).</param>
 /// <param name="Error">Why decoding failed, or null.</param>
-public sealed record ImageDecodeResult(bool Success, int Width, int Height, string? Error);
+/// <param name="Frames">Frames decoded (always 1 on success: animated GIFs are cut to their first frame).</param>
+public sealed record ImageDecodeResult(bool Success, int Width, int Height, string? Error, int Frames = 0);
 
 /// <summary>
 /// Decodes untrusted images with a private ImageSharp <see cref="Configuration"/> that knows only PNG, JPEG, GIF and
@@ -65,7 +66,7 @@ public sealed class HardenedImageDecoder
 
             stream.Position = 0;
             using var image = Image.Load<Rgb24>(_configuration, stream);
-            return new ImageDecodeResult(true, image.Width, image.Height, null);
+            return new ImageDecodeResult(true, image.Width, image.Height, null, image.Frames.Count);
         }
         catch (Exception ex) when (ex is ImageFormatException or UnknownImageFormatException or InvalidImageContentException
                                        or InvalidMemoryOperationException or ArgumentException or InvalidOperationException

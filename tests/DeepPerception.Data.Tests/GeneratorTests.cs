@@ -87,7 +87,7 @@ public sealed class GeneratorTests
             Assert.InRange(s.Image.Height, options.MinCanvas, options.MaxCanvas);
             Assert.Equal(0, (s.Image.Width - options.MinCanvas) % options.CanvasStep);
             Assert.Equal(0, (s.Image.Height - options.MinCanvas) % options.CanvasStep);
-            Assert.All(s.Objects, o => Assert.True(Math.Max(o.Box.Width, o.Box.Height) >= 0.85 * options.MinEntitySize, $"{s.Id}: {o.Label} box {o.Box} is too small"));
+            Assert.All(s.Objects, o => Assert.True(Math.Max(o.Box.Width, o.Box.Height) >= 0.8 * options.MinEntitySize, $"{s.Id}: {o.Label} box {o.Box} is too small"));
             Assert.Contains(s.Target, s.Objects);
             Assert.Equal(SynthText.Query(s.Target.Label), s.Query);
             Assert.StartsWith("Find and give the bounding box of <|object_ref_start|>", s.Query);

@@ -102,4 +102,18 @@ public sealed class WorldTests
         var family = corpus[2];
         Assert.Contains("unlike the", family);
     }
+
+    [Fact]
+    public void Phrases_AreGrammatical_ForSingularAndPluralParts()
+    {
+        var w = TestData.World;
+        var flower = w.EntitiesOf(SynthDomains.Get("flower"))[0];
+        var car = w.EntitiesOf(SynthDomains.Get("car"))[0];
+        Assert.Equal($"{flower.Attributes.BodyColor.Name} petals", SynthText.Phrase(flower, SynthAttributeKind.BodyColor));
+        Assert.Matches("^an? [a-z]+ body$", SynthText.Phrase(car, SynthAttributeKind.BodyColor));
+        Assert.Contains($"whose petals are {flower.Attributes.BodyColor.Name}", flower.KnowledgeText);
+        Assert.Equal("no stripes", SynthText.Phrase(car with { Attributes = car.Attributes with { Stripes = 0 } }, SynthAttributeKind.Stripes));
+        Assert.Equal("1 stripe", SynthText.Phrase(car with { Attributes = car.Attributes with { Stripes = 1 } }, SynthAttributeKind.Stripes));
+        Assert.Equal("an orange body", SynthText.Phrase(car with { Attributes = car.Attributes with { BodyColor = SynthColor.FromName("orange") } }, SynthAttributeKind.BodyColor));
+    }
 }

@@ -29,7 +29,13 @@ public sealed class SynthGenerator
     public SynthSample Generate(SynthDomain domain, int stream, int index)
     {
         ArgumentNullException.ThrowIfNull(domain);
-        var seed = SynthRandom.Mix(World.Seed, stream, index, domain.Name.Length, domain.Name[0]);
+        var domainIndex = SynthDomains.All.ToList().IndexOf(domain);
+        if (domainIndex < 0)
+        {
+            throw new ArgumentException($"Domain '{domain.Name}' is not one of the ten synthetic domains.", nameof(domain));
+        }
+
+        var seed = SynthRandom.Mix(World.Seed, stream, index, domainIndex);
         var id = string.Create(CultureInfo.InvariantCulture, $"{domain.Name}-{stream}-{index:D6}");
         return Generate(domain, seed, id);
     }

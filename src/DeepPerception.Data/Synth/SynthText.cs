@@ -45,7 +45,9 @@ public static class SynthText
         var d = e.Domain;
         return kind switch
         {
-            SynthAttributeKind.BodyColor => $"{Article(a.BodyColor.Name)} {a.BodyColor.Name} {d.BodyPart}",
+            SynthAttributeKind.BodyColor => d.BodyPart.EndsWith('s')
+                ? $"{a.BodyColor.Name} {d.BodyPart}"
+                : $"{Article(a.BodyColor.Name)} {a.BodyColor.Name} {d.BodyPart}",
             SynthAttributeKind.AccentColor => $"{a.AccentColor.Name} {d.AccentParts}",
             SynthAttributeKind.Stripes => StripePhrase(a.Stripes, black: false),
             SynthAttributeKind.Pattern => SpotPhrase(a.Spotted),

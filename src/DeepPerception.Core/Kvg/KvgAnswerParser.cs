@@ -37,9 +37,22 @@ public readonly record struct ParsedBox(double X1, double Y1, double X2, double 
 /// groups go through Python <c>float()</c> (any failure gives [0,0,0,0]), and if the four values sum to less
 /// than 4 all are multiplied by 1000.
 /// </summary>
+/// <remarks>
+/// Matching uses .NET's backtracking engine, which explores alternatives in the same order as Python's <c>sre</c>
+/// and so yields the same matches and groups. Some patterns (e.g. evaluator pattern 4,
+/// <c>\((.*?),.*?(.*?)\).*?\((.*?),.*?(.*?)\)</c>) take polynomial time on long lines with many parentheses and
+/// commas but no match — Python hangs on those too. A pattern that runs longer than
+/// <see cref="BacktrackingTimeout"/> is re-run with <see cref="RegexOptions.NonBacktracking"/>, which is linear in
+/// the input and designed to return the same leftmost, priority-respecting matches; the test suite checks that both
+/// engines agree on every parser case.
+/// </remarks>
 public sealed class BoxPatternSet
 {
+    /// <summary>How long one pattern may backtrack on one text before the linear-time engine takes over.</summary>
+    public static readonly TimeSpan BacktrackingTimeout = TimeSpan.FromSeconds(2);
+
     private readonly Regex[] _regexes;
+    private readonly Lazy<Regex>[] _linear;
 
     /// <summary>Creates the set from Python pattern strings (translated to .NET with Python's class semantics).</summary>
     /// <param name="pythonPatterns">Patterns in priority order; each must have exactly four groups.</param>
@@ -49,8 +62,10 @@ public sealed class BoxPatternSet
         ArgumentNullException.ThrowIfNull(pythonPatterns);
         PythonPatterns = pythonPatterns;
         IndexOffset = indexOffset;
-        _regexes = pythonPatterns
-            .Select(p => new Regex(PythonRegexClasses.Translate(p), RegexOptions.CultureInvariant))
+        var translated = pythonPatterns.Select(PythonRegexClasses.Translate).ToArray();
+        _regexes = translated.Select(p => new Regex(p, RegexOptions.CultureInvariant, BacktrackingTimeout)).ToArray();
+        _linear = translated
+            .Select(p => new Lazy<Regex>(() => new Regex(p, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking)))
             .ToArray();
         foreach (var regex in _regexes)
         {
@@ -68,15 +83,29 @@ public sealed class BoxPatternSet
     public int IndexOffset { get; }
 
     /// <summary>Applies the patterns to <paramref name="text"/>.</summary>
-    public ParsedBox Parse(string text)
+    public ParsedBox Parse(string text) => Parse(text, forceLinear: false);
+
+    /// <summary>Applies the patterns with a chosen engine (the linear one only when forced); for cross-checking engines.</summary>
+    internal ParsedBox Parse(string text, bool forceLinear)
     {
         ArgumentNullException.ThrowIfNull(text);
         for (var i = 0; i < _regexes.Length; i++)
         {
-            Match? last = null;
-            for (var m = _regexes[i].Match(text); m.Success; m = m.NextMatch())
+            Match? last;
+            if (forceLinear)
             {
-                last = m;
+                last = LastMatch(_linear[i].Value, text);
+            }
+            else
+            {
+                try
+                {
+                    last = LastMatch(_regexes[i], text);
+                }
+                catch (RegexMatchTimeoutException)
+                {
+                    last = LastMatch(_linear[i].Value, text);
+                }
             }
 
             if (last is null)
@@ -110,6 +139,18 @@ public sealed class BoxPatternSet
 
         return new ParsedBox(0, 0, 0, 0, 0, ParseStatus.NoMatch);
     }
+
+    /// <summary>The last non-overlapping match, scanning left to right as <c>re.findall</c> does.</summary>
+    private static Match? LastMatch(Regex regex, string text)
+    {
+        Match? last = null;
+        for (var m = regex.Match(text); m.Success; m = m.NextMatch())
+        {
+            last = m;
+        }
+
+        return last;
+    }
 }
 
 /// <summary>
@@ -137,4 +178,7 @@ public static class KvgAnswerParser
 
     /// <summary>Parses the box out of text decoded with special tokens skipped.</summary>
     public static ParsedBox Parse(string decodedText) => Patterns.Parse(decodedText);
+
+    /// <summary>Parses with the linear-time engine only (cross-check of the two engines).</summary>
+    internal static ParsedBox ParseLinear(string decodedText) => Patterns.Parse(decodedText, forceLinear: true);
 }

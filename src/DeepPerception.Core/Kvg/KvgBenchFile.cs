@@ -98,8 +98,7 @@ public static class KvgBenchFile
                 strings[c] = await ReadStringsAsync(rowGroup, layout.Strings[c], rows, cancellationToken).ConfigureAwait(false);
             }
 
-            var bytes = new byte[]?[rows];
-            await rowGroup.ReadAsync(layout.Bytes, bytes.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+            var bytes = await ReadColumnAsync<ReadOnlyMemory<byte>, byte[]>(rowGroup, layout.Bytes, rows, v => v.ToArray(), cancellationToken).ConfigureAwait(false);
             var paths = layout.Path is null ? null : await ReadStringsAsync(rowGroup, layout.Path, rows, cancellationToken).ConfigureAwait(false);
 
             for (var r = 0; r < rows; r++)
@@ -175,25 +174,39 @@ public static class KvgBenchFile
     private static string Required(string? value, string column, string row) =>
         value ?? throw new KvgBenchFormatException(column, $"Column '{column}' is null at {row}.");
 
-    private static async Task<string?[]> ReadStringsAsync(ParquetRowGroupReader rowGroup, DataField field, int rows, CancellationToken cancellationToken)
+    private static Task<string?[]> ReadStringsAsync(ParquetRowGroupReader rowGroup, DataField field, int rows, CancellationToken cancellationToken)
     {
-        if (field.ClrType == typeof(string))
+        if (IsString(field))
         {
-            var values = new string?[rows];
-            await rowGroup.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
-            return values;
+            return ReadColumnAsync<ReadOnlyMemory<char>, string>(rowGroup, field, rows, v => new string(v.Span), cancellationToken);
         }
 
-        if (field.ClrType == typeof(long))
+        return field.ClrType == typeof(long)
+            ? ReadColumnAsync<long, string>(rowGroup, field, rows, v => v.ToString(CultureInfo.InvariantCulture), cancellationToken)
+            : ReadColumnAsync<int, string>(rowGroup, field, rows, v => v.ToString(CultureInfo.InvariantCulture), cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads one leaf column of a row group into one entry per row: a value where the definition level is the
+    /// column's maximum, null otherwise (a null leaf or a null enclosing struct).
+    /// </summary>
+    private static async Task<TOut?[]> ReadColumnAsync<TRaw, TOut>(
+        ParquetRowGroupReader rowGroup, DataField field, int rows, Func<TRaw, TOut> convert, CancellationToken cancellationToken)
+        where TRaw : struct
+        where TOut : class
+    {
+        var values = new TRaw?[rows];
+        await rowGroup.ReadAsync<TRaw>(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+        var result = new TOut?[rows];
+        for (var r = 0; r < rows; r++)
         {
-            var values = new long?[rows];
-            await rowGroup.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
-            return values.Select(v => v?.ToString(CultureInfo.InvariantCulture)).ToArray();
+            if (values[r] is { } v)
+            {
+                result[r] = convert(v);
+            }
         }
 
-        var ints = new int?[rows];
-        await rowGroup.ReadAsync(field, ints.AsMemory(), null, cancellationToken).ConfigureAwait(false);
-        return ints.Select(v => v?.ToString(CultureInfo.InvariantCulture)).ToArray();
+        return result;
     }
 
     private sealed record Layout(DataField[] Strings, DataField Bytes, DataField? Path);
@@ -212,7 +225,7 @@ public static class KvgBenchFile
 
             // question_id may be stored as an integer; it is used as text (as Python's f-string formatting does).
             var integerId = name == "question_id" && field is DataField { IsArray: false } idField && (idField.ClrType == typeof(long) || idField.ClrType == typeof(int));
-            if (field is not DataField { IsArray: false } data || (data.ClrType != typeof(string) && !integerId))
+            if (field is not DataField { IsArray: false } data || (!IsString(data) && !integerId))
             {
                 throw new KvgBenchFormatException(name, $"Column '{name}' must be a string column, but it is {Describe(field)}.");
             }
@@ -236,7 +249,7 @@ public static class KvgBenchFile
             throw new KvgBenchFormatException("image.bytes", $"Column '{ImageColumn}' has no 'bytes' field.");
         }
 
-        if (bytesField is not DataField { IsArray: false } bytes || bytes.ClrType != typeof(byte[]))
+        if (bytesField is not DataField { IsArray: false } bytes || !IsBinary(bytes))
         {
             throw new KvgBenchFormatException("image.bytes", $"Column 'image.bytes' must be binary, but it is {Describe(bytesField)}.");
         }
@@ -244,7 +257,7 @@ public static class KvgBenchFile
         DataField? path = null;
         if (children.TryGetValue("path", out var pathField))
         {
-            if (pathField is not DataField { IsArray: false } p || p.ClrType != typeof(string))
+            if (pathField is not DataField { IsArray: false } p || !IsString(p))
             {
                 throw new KvgBenchFormatException("image.path", $"Column 'image.path' must be a string, but it is {Describe(pathField)}.");
             }
@@ -255,10 +268,22 @@ public static class KvgBenchFile
         return new Layout(strings, bytes, path);
     }
 
+    /// <summary>Parquet.Net reports UTF-8 columns as <see cref="string"/> or <see cref="ReadOnlyMemory{T}"/> of char.</summary>
+    private static bool IsString(DataField field) => field.ClrType == typeof(string) || field.ClrType == typeof(ReadOnlyMemory<char>);
+
+    /// <summary>Parquet.Net reports un-annotated BYTE_ARRAY columns as byte[] or <see cref="ReadOnlyMemory{T}"/> of byte.</summary>
+    private static bool IsBinary(DataField field) => field.ClrType == typeof(byte[]) || field.ClrType == typeof(ReadOnlyMemory<byte>);
+
+    private static string TypeName(Type t) => t.IsGenericType
+        ? $"{t.Name[..t.Name.IndexOf('`', StringComparison.Ordinal)]}<{string.Join(", ", t.GetGenericArguments().Select(TypeName))}>"
+        : t.Name;
+
     private static string Describe(Field field) => field switch
     {
-        DataField { IsArray: true } d => $"a list of {d.ClrType.Name}",
-        DataField d => $"of type {d.ClrType.Name}",
+        DataField { IsArray: true } d => $"a list of {TypeName(d.ClrType)}",
+        DataField d when IsString(d) => "a string",
+        DataField d when IsBinary(d) => "binary",
+        DataField d => $"of type {TypeName(d.ClrType)}",
         _ => $"a {field.SchemaType.ToString().ToLowerInvariant()}",
     };
 }

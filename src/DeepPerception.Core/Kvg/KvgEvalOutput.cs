@@ -33,7 +33,7 @@ public static class KvgEvalOutput
             : new List<object?> { p.X1, p.Y1, p.X2, p.Y2 });
 
         // max_iou starts as the int 0 and becomes a float only when some IoU exceeds it.
-        record.Add("iou", result.Iou > 0 ? result.Iou : 0);
+        record.Add("iou", result.Iou > 0 ? result.Iou : (object)0);
         record.Add("match pattern", p.MatchPattern);
         return record;
     }

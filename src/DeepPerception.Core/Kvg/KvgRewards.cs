@@ -41,6 +41,9 @@ public static class KvgRewards
     /// <summary><c>get_bbox</c> of <c>grpo.py</c>: the box and its type (2..5, or 0 when nothing matches).</summary>
     public static ParsedBox ParseBox(string text) => BoxPatterns.Parse(text);
 
+    /// <summary>Parses with the linear-time engine only (cross-check of the two engines).</summary>
+    internal static ParsedBox ParseBoxLinear(string text) => BoxPatterns.Parse(text, forceLinear: true);
+
     /// <summary>The content of the first <c>&lt;answer&gt;…&lt;/answer&gt;</c> block (may span lines), or null.</summary>
     public static string? ExtractFirstAnswer(string completion)
     {

@@ -139,6 +139,13 @@ public sealed class SplitAndExportTests
             using var img = Image.Load(rows[i].Image!.Bytes);
             Assert.Equal((s.Image.Width, s.Image.Height), (img.Width, img.Height));
         }
+
+        // And with the platform's KVG-Bench reader.
+        var items = await KvgBenchFile.ReadAllAsync(path);
+        Assert.Equal(rows.Select(r => (r.QuestionId, r.Category, r.Question, r.Answer)), items.Select(i => ((string?)i.QuestionId, (string?)i.Category, (string?)i.Question, (string?)i.Answer)));
+        Assert.Equal(samples.Select(s => s.Target.Label), items.Select(i => i.Entity));
+        Assert.Equal(samples.Select(s => s.TargetGridBox.ToBoundingBox()), items.Select(i => i.GroundTruth));
+        Assert.Equal(samples[3].Image.EncodePng(), items[3].ImageBytes);
     }
 
     /// <summary>One KVG-Bench row as Parquet.Net deserialises it.</summary>

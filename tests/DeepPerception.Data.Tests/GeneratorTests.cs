@@ -164,10 +164,10 @@ public sealed class GeneratorTests
     [InlineData(112, 224, 500)]
     [InlineData(1, 448, 2)]
     [InlineData(1, 16, 62)]
-    [InlineData(3, 16, 188)]
+    [InlineData(3, 16, 187)]
     [InlineData(100, 300, 333)]
-    [InlineData(200, 300, 667)]
-    public void GridValue_IsRoundedPixelOverSizeTimes1000(int pixel, int size, int expected) =>
+    [InlineData(200, 300, 666)]
+    public void GridValue_IsFlooredPixelTimes1000OverSize(int pixel, int size, int expected) =>
         Assert.Equal(expected, GridBox.ToGridValue(pixel, size));
 
     [Fact]

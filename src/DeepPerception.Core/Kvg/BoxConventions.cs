@@ -93,7 +93,17 @@ public sealed class Qwen2VlBoxConvention : IBoxConvention
     public (double X, double Y) QuantisationBound(ImageGeometry geometry) =>
         ((double)geometry.Width / GridSize, (double)geometry.Height / GridSize);
 
-    private static int ToGrid(double v, int size) => Math.Clamp((int)Math.Floor(v / size * GridSize), 0, GridSize);
+    private static int ToGrid(double v, int size) => GridValue(v, size);
+
+    /// <summary>
+    /// One coordinate on the grid: floor(v · 1000 / size) clamped to [0, 1000] (Qwen2-VL's [0, 1000) normalisation). The
+    /// product is formed first so integer pixels give the exact floor.
+    /// </summary>
+    public static int GridValue(double v, int size)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        return Math.Clamp((int)Math.Floor(v * GridSize / size), 0, GridSize);
+    }
 }
 
 /// <summary>

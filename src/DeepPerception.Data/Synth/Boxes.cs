@@ -31,28 +31,8 @@ public readonly record struct PixelBox(int X1, int Y1, int X2, int Y2)
 /// <summary>A box on Qwen2-VL's 0–1000 integer grid (x1,y1 top-left, x2,y2 bottom-right).</summary>
 public readonly record struct GridBox(int X1, int Y1, int X2, int Y2)
 {
-    /// <summary>
-    /// round(pixel / size × 1000) computed exactly in integers, with ties to even (Python's <c>round</c>).
-    /// </summary>
-    public static int ToGridValue(int pixel, int size)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
-        var numerator = (long)pixel * 1000;
-        var q = Math.DivRem(numerator, size, out var r);
-        if (r < 0)
-        {
-            q--;
-            r += size;
-        }
-
-        var twice = 2 * r;
-        if (twice > size || (twice == size && (q & 1) == 1))
-        {
-            q++;
-        }
-
-        return (int)q;
-    }
+    /// <summary>The grid value of a pixel edge, by the one Qwen2-VL convention (<see cref="Qwen2VlBoxConvention.GridValue"/>).</summary>
+    public static int ToGridValue(int pixel, int size) => Qwen2VlBoxConvention.GridValue(pixel, size);
 
     /// <summary>The Qwen2-VL box text <c>(x1,y1),(x2,y2)</c> without spaces.</summary>
     public string ToBoxText() => KvgPrompts.BoxText(X1, Y1, X2, Y2);

@@ -33,13 +33,24 @@ for proj in $(find tests -name '*.Tests.csproj' | sort); do
   dotnet test "$proj" -c Release --no-build -nologo --logger "console;verbosity=normal" \
       --results-directory "$results/$name" 2>&1 | tee "$results/$name.log"
   rc=${PIPESTATUS[0]}
+  # vstest prints either "Passed!  - Failed: F, Passed: P, Skipped: S, ..." or a block "Total tests / Passed / Failed / Skipped".
   line=$(grep -E '^(Passed|Failed)!' "$results/$name.log" | tail -1)
-  if [ -z "$line" ]; then
+  if [ -n "$line" ]; then
+    p=$(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$line")
+    f=$(sed -E 's/.*Failed: *([0-9]+),.*/\1/' <<<"$line")
+    s=$(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")
+  elif grep -qE '^Total tests: *[0-9]+' "$results/$name.log"; then
+    block=$(sed -n '/^Total tests:/,$p' "$results/$name.log")
+    p=$(grep -E '^ *Passed: *[0-9]+' <<<"$block" | head -1 | grep -oE '[0-9]+' || true)
+    f=$(grep -E '^ *Failed: *[0-9]+' <<<"$block" | head -1 | grep -oE '[0-9]+' || true)
+    s=$(grep -E '^ *Skipped: *[0-9]+' <<<"$block" | head -1 | grep -oE '[0-9]+' || true)
+    p=${p:-0}; f=${f:-0}; s=${s:-0}
+  else
     echo "no test summary from $name (exit $rc)"; failed=$((failed + 1)); status=1; continue
   fi
-  p=$(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$line")
-  f=$(sed -E 's/.*Failed: *([0-9]+),.*/\1/' <<<"$line")
-  s=$(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    echo "$name exited with $rc although no test failed (crash or host abort)"; f=1
+  fi
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
   [ "$rc" -eq 0 ] || status=1
 done

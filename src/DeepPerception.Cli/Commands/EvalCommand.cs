@@ -39,8 +39,6 @@ public sealed class EvalCommand : ICliCommand
     /// <inheritdoc />
     public async Task<int> RunAsync(CliArguments args, CliContext context, CancellationToken cancellationToken)
     {
-        var modelDir = args.ExistingDirectory("model");
-        var benchPath = args.ExistingFile("bench");
         var limit = args.IntOrNull("limit", 1);
         var batch = args.Int("batch", 4, 1, 4096);
         var jsonPath = args.String("json");
@@ -51,6 +49,9 @@ public sealed class EvalCommand : ICliCommand
             Prompt = args.Choice("prompt", "r1", "r1", "none") == "r1" ? KvgPromptStyle.R1 : KvgPromptStyle.None,
         };
         var maxPixels = args.IntOrNull("max-pixels", 56 * 56);
+        var device = DeviceOptions.Read(args);
+        var modelDir = args.ExistingDirectory("model");
+        var benchPath = args.ExistingFile("bench");
 
         var items = new List<KvgBenchItem>();
         await foreach (var item in KvgBenchFile.ReadAsync(benchPath, cancellationToken).ConfigureAwait(false))
@@ -75,7 +76,7 @@ public sealed class EvalCommand : ICliCommand
             throw new CliUsageException("--bench", $"unknown categories {string.Join(", ", unknown)} (known: {string.Join(", ", split.All)}).");
         }
 
-        using var worker = DeviceOptions.CreateWorker(args);
+        using var worker = device.CreateWorker();
         var progress = new ProgressBar(context.Error, items.Count);
         var evaluation = await worker.RunAsync(() =>
         {

@@ -36,8 +36,6 @@ public sealed class GroundCommand : ICliCommand
     /// <inheritdoc />
     public async Task<int> RunAsync(CliArguments args, CliContext context, CancellationToken cancellationToken)
     {
-        var modelDir = args.ExistingDirectory("model");
-        var imagePath = args.ExistingFile("image");
         var query = args.Required("query");
         if (string.IsNullOrWhiteSpace(query))
         {
@@ -51,9 +49,12 @@ public sealed class GroundCommand : ICliCommand
             Prompt = args.Choice("prompt", "r1", "r1", "none") == "r1" ? KvgPromptStyle.R1 : KvgPromptStyle.None,
         };
         var maxPixels = args.IntOrNull("max-pixels", 56 * 56);
+        var device = DeviceOptions.Read(args);
+        var modelDir = args.ExistingDirectory("model");
+        var imagePath = args.ExistingFile("image");
         var image = SafeImageDecoder.Default.DecodeFile(imagePath);
 
-        using var worker = DeviceOptions.CreateWorker(args);
+        using var worker = device.CreateWorker();
         var result = await worker.RunAsync(() =>
         {
             using var model = KvgModel.Load(modelDir, worker.Device, maxPixels: maxPixels);

@@ -35,13 +35,14 @@ public sealed class InitCommand : ICliCommand
     public async Task<int> RunAsync(CliArguments args, CliContext context, CancellationToken cancellationToken)
     {
         var preset = args.Choice("preset", "tiny", [.. Presets]);
-        var tokenizerDir = args.ExistingDirectory("tokenizer");
         var outDir = args.Required("out");
         var seed = args.Int("seed", 0, 0);
+        var device = DeviceOptions.Read(args);
+        var tokenizerDir = args.ExistingDirectory("tokenizer");
         var tokenizer = QwenTokenizer.FromDirectory(tokenizerDir);
         var config = ConfigFor(preset, tokenizer, tokenizerDir);
 
-        using var worker = DeviceOptions.CreateWorker(args);
+        using var worker = device.CreateWorker();
         var parameters = await worker.RunAsync(() =>
         {
             using var model = new Qwen2VLForConditionalGeneration(config);

@@ -41,8 +41,6 @@ public sealed class ParityCommand : ICliCommand
     /// <inheritdoc />
     public async Task<int> RunAsync(CliArguments args, CliContext context, CancellationToken cancellationToken)
     {
-        var modelDir = args.ExistingDirectory("model");
-        var casePath = args.ExistingFile("case");
         var defaults = new Qwen2VLImageProcessorOptions();
         var processorOptions = defaults with
         {
@@ -50,10 +48,13 @@ public sealed class ParityCommand : ICliCommand
             MaxPixels = args.Int("max-pixels", defaults.MaxPixels, 1),
         };
         var tolerance = args.PositiveDouble("tolerance", DefaultTolerance);
+        var device = DeviceOptions.Read(args);
+        var modelDir = args.ExistingDirectory("model");
+        var casePath = args.ExistingFile("case");
         var parityCase = ParityCase.Read(casePath);
         var pixelCheck = CheckPreprocessing(parityCase, processorOptions);
 
-        using var worker = DeviceOptions.CreateWorker(args);
+        using var worker = device.CreateWorker();
         var (maxLogits, generated) = await worker.RunAsync(() =>
         {
             using var model = Qwen2VLCheckpoint.Load(modelDir, worker.Device);

@@ -51,6 +51,9 @@ public sealed class ArgumentTests
         Assert.Equal(1, run.ExitCode);
         Assert.StartsWith("error: ", run.Error);
         Assert.DoesNotContain("   at ", run.Error);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(run.LastLine)!;
+        Assert.False(json["ok"]!.GetValue<bool>());
+        Assert.Contains("model.safetensors", json["error"]!.GetValue<string>());
     }
 
     [Fact]

@@ -51,6 +51,31 @@ public sealed class ParityCommand : ICliCommand
         var device = DeviceOptions.Read(args);
         var modelDir = args.ExistingDirectory("model");
         var casePath = args.ExistingFile("case");
+        try
+        {
+            return await RunChecksAsync(modelDir, casePath, processorOptions, tolerance, device, context, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is CheckpointFormatException or IOException or ArgumentException or InvalidOperationException
+            or System.Text.Json.JsonException)
+        {
+            // A case or model that cannot be checked still ends with the JSON line, so that scripts always find one.
+            await context.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            var json = new JsonObject
+            {
+                ["ok"] = false,
+                ["case"] = Path.GetFileName(casePath),
+                ["max_abs_logits"] = null,
+                ["ids_equal"] = false,
+                ["error"] = e.Message,
+            };
+            await context.Out.WriteLineAsync(json.ToJsonString()).ConfigureAwait(false);
+            return CliApp.Failure;
+        }
+    }
+
+    private static async Task<int> RunChecksAsync(string modelDir, string casePath, Qwen2VLImageProcessorOptions processorOptions, double tolerance,
+        DeviceSettings device, CliContext context, CancellationToken cancellationToken)
+    {
         var parityCase = ParityCase.Read(casePath);
         var pixelCheck = CheckPreprocessing(parityCase, processorOptions);
 
@@ -85,7 +110,7 @@ public sealed class ParityCommand : ICliCommand
         {
             ["ok"] = ok,
             ["case"] = Path.GetFileName(casePath),
-            ["max_abs_logits"] = maxLogits,
+            ["max_abs_logits"] = Finite(maxLogits),
             ["ids_equal"] = idsEqual,
             ["tolerance"] = tolerance,
             ["batch"] = parityCase.Batch,
@@ -93,7 +118,7 @@ public sealed class ParityCommand : ICliCommand
         };
         if (pixelCheck is not null)
         {
-            json["max_abs_pixel_values"] = pixelCheck.Error is null ? pixelCheck.MaxAbs : null;
+            json["max_abs_pixel_values"] = pixelCheck.Error is null ? Finite(pixelCheck.MaxAbs) : null;
             if (pixelCheck.Error is not null)
             {
                 json["pixel_values_error"] = pixelCheck.Error;
@@ -103,6 +128,9 @@ public sealed class ParityCommand : ICliCommand
         await context.Out.WriteLineAsync(json.ToJsonString()).ConfigureAwait(false);
         return ok ? CliApp.Success : CliApp.Failure;
     }
+
+    /// <summary>A JSON number, or null for NaN or infinity (which JSON cannot hold).</summary>
+    private static JsonNode? Finite(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
 
     private static string Format(double v) => v.ToString("E3", CultureInfo.InvariantCulture);
 
@@ -171,14 +199,12 @@ public sealed class ParityCommand : ICliCommand
             var diff = logits.to(ScalarType.Float64).sub(expected.to(ScalarType.Float64)).abs().amax([2]);
             if (mask is not null)
             {
-                diff = diff.mul(mask.to(ScalarType.Float64));
+                // Padded positions are not compared (a NaN there does not count either).
+                diff = torch.where(mask.ne(0), diff, torch.zeros_like(diff));
             }
 
+            // max propagates NaN, so a NaN logit at a compared position fails the check.
             maxLogits = diff.max().cpu().item<double>();
-            if (double.IsNaN(logits.sum().cpu().item<float>()))
-            {
-                maxLogits = double.NaN;
-            }
         }
 
         var prompts = SplitPrompts(c, pixels, config);

@@ -31,7 +31,8 @@ public sealed class ArgumentTests
     [Fact]
     public async Task Missing_model_directory_is_a_clear_error()
     {
-        var image = Path.Combine(CliHarness.NewTempDirectory(), "i.png");
+        using var temp = new TempDirectory();
+        var image = temp.File("i.png");
         await File.WriteAllBytesAsync(image, RgbImage.Filled(56, 56, 1, 2, 3).EncodePng());
 
         var run = await CliHarness.RunAsync("ground", "--model", "/no/such/model", "--image", image, "--query", "x");
@@ -43,7 +44,8 @@ public sealed class ArgumentTests
     [Fact]
     public async Task Model_directory_without_weights_is_reported_without_a_stack_trace()
     {
-        var dir = CliHarness.NewTempDirectory();
+        using var temp = new TempDirectory();
+        var dir = temp.Path;
         File.Copy(Path.Combine(CliHarness.GoldenModel, "config.json"), Path.Combine(dir, "config.json"));
 
         var run = await CliHarness.RunAsync("parity", "--model", dir, "--case", CliHarness.GoldenCase("text_only"), "--threads", "1");

@@ -15,7 +15,8 @@ public sealed class BatchedParityTests
     [Fact]
     public async Task Parity_handles_left_padding_and_several_images()
     {
-        var path = Path.Combine(CliHarness.NewTempDirectory(), "batched.safetensors");
+        using var temp = new TempDirectory();
+        var path = temp.File("batched.safetensors");
         WriteBatchedCase(path, corruptLastRowIds: false);
 
         var run = await CliHarness.RunAsync("parity", "--model", CliHarness.GoldenModel, "--case", path, "--threads", "1");
@@ -31,7 +32,8 @@ public sealed class BatchedParityTests
     [Fact]
     public async Task Parity_reports_different_ids_in_one_row()
     {
-        var path = Path.Combine(CliHarness.NewTempDirectory(), "batched-bad.safetensors");
+        using var temp = new TempDirectory();
+        var path = temp.File("batched-bad.safetensors");
         WriteBatchedCase(path, corruptLastRowIds: true);
 
         var run = await CliHarness.RunAsync("parity", "--model", CliHarness.GoldenModel, "--case", path, "--threads", "1");

@@ -46,3 +46,22 @@ public static class CliHarness
         return path;
     }
 }
+
+/// <summary>A temporary folder removed on dispose.</summary>
+public sealed class TempDirectory : IDisposable
+{
+    public string Path { get; } = CliHarness.NewTempDirectory();
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

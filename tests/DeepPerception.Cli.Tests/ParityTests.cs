@@ -28,7 +28,8 @@ public sealed class ParityTests
     [Fact]
     public async Task Parity_fails_with_perturbed_weights()
     {
-        var dir = CliHarness.NewTempDirectory();
+        using var temp = new TempDirectory();
+        var dir = temp.Path;
         File.Copy(Path.Combine(CliHarness.GoldenModel, "config.json"), Path.Combine(dir, "config.json"));
         var tensors = new List<SafetensorsTensor>();
         using (var reader = SafetensorsReader.Open(Path.Combine(CliHarness.GoldenModel, "model.safetensors")))

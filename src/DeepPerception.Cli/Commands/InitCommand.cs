@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-using DeepPerception.Checkpoints;
 using DeepPerception.Cli.Infrastructure;
 using DeepPerception.ML.Preprocessing.Text;
 using DeepPerception.ML.Qwen2VL;

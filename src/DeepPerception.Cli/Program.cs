@@ -1,1 +1,3 @@
-Console.WriteLine("deepperception");
+using DeepPerception.Cli;
+
+return await CliApp.RunAsync(args, Console.Out, Console.Error);

@@ -4,6 +4,8 @@ using DeepPerception.ML.Qwen2VL;
 
 const string Usage = """
     Usage: DeepPerception.Benchmarks engine [options]
+           DeepPerception.Benchmarks loop prefill|decode|recompute|train [--batch B] [--count K] [--threads N] [--new-tokens N]
+             (C# side only, for profilers: repeats one measurement and prints each time)
 
       --threads N[,M…]   threads per side (default 1; e.g. 1,2)
       --quick            2 rounds, 1 repetition, 16 new tokens
@@ -18,6 +20,11 @@ const string Usage = """
       --blas-dir DIR     OpenBLAS folder for the reference (default /usr/lib/x86_64-linux-gnu/openblas-openmp; '' = none)
       --work DIR         scratch folder for the checkpoint and inputs (kept)
     """;
+
+if (args.Length >= 2 && args[0] == "loop")
+{
+    return ProfileLoop.Run(args[1..], Console.Out);
+}
 
 if (args.Length == 0 || args[0] != "engine")
 {

@@ -143,14 +143,11 @@ class Qwen2VLReference:
         x = F.linear(pixel_values, p["visual.patch_embed.proj.weight"].view(e, -1))
         cos, sin = self.vision_rotary(grids)
         cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # [seq, 1, hd]
+        # Attention is restricted to each frame of each image: computed per segment (as Hugging Face's eager vision
+        # attention splits by cu_seqlens), equal to one pass with a block-diagonal mask.
         seg = []
         for (t, h, w) in grids:
             seg.extend([h * w] * t)
-        mask = None
-        if len(seg) > 1:
-            ids = torch.cat([torch.full((n,), i, dtype=torch.int64) for i, n in enumerate(seg)])
-            same = ids.unsqueeze(1) == ids.unsqueeze(0)
-            mask = torch.zeros(same.shape, dtype=x.dtype).masked_fill(~same, torch.finfo(x.dtype).min)
         seq = x.shape[0]
         for i in range(v["depth"]):
             pre = f"visual.blocks.{i}."
@@ -160,7 +157,12 @@ class Qwen2VLReference:
             q = (q.float() * cos + rotate_half(q.float()) * sin).to(x.dtype)
             k = (k.float() * cos + rotate_half(k.float()) * sin).to(x.dtype)
             q, k, vv = q.transpose(0, 1), k.transpose(0, 1), vv.transpose(0, 1)
-            a = attention(q, k, vv, mask).transpose(0, 1).reshape(seq, -1)
+            if len(seg) == 1:
+                a = attention(q, k, vv, None)
+            else:
+                a = torch.cat([attention(qs, ks, vs, None) for qs, ks, vs in
+                               zip(q.split(seg, dim=1), k.split(seg, dim=1), vv.split(seg, dim=1))], dim=1)
+            a = a.transpose(0, 1).reshape(seq, -1)
             x = x + F.linear(a, p[pre + "attn.proj.weight"], p[pre + "attn.proj.bias"])
             h = F.layer_norm(x, (e,), p[pre + "norm2.weight"], p[pre + "norm2.bias"], 1e-6)
             h = F.linear(h, p[pre + "mlp.fc1.weight"], p[pre + "mlp.fc1.bias"])

@@ -78,7 +78,10 @@ public sealed class EngineBenchmark(EngineBenchmarkOptions options, TextWriter l
     private const string Recompute = "recompute";
     private const string Train = "train";
 
-    /// <summary>Runs every thread count and returns the Markdown report.</summary>
+    /// <summary>
+    /// Runs every thread count and returns the Markdown report; each thread count's section is also logged, and the
+    /// report so far written to <see cref="EngineBenchmarkOptions.OutputPath"/>, as soon as it is measured.
+    /// </summary>
     public string Run()
     {
         var config = Qwen2VLConfig.Preset(options.Preset);
@@ -107,7 +110,14 @@ public sealed class EngineBenchmark(EngineBenchmarkOptions options, TextWriter l
 
         foreach (var threads in options.Threads)
         {
-            report.Append(RunThreads(config, prompt, modelDir, inputsDir, script, threads));
+            var section = RunThreads(config, prompt, modelDir, inputsDir, script, threads);
+            report.Append(section);
+            log.WriteLine(section);
+            if (options.OutputPath is not null)
+            {
+                // Written after every thread count, so a long run that is stopped keeps what it measured.
+                File.WriteAllText(options.OutputPath, report.ToString());
+            }
         }
 
         if (options.WorkDirectory is null)
@@ -246,7 +256,7 @@ public sealed class EngineBenchmark(EngineBenchmarkOptions options, TextWriter l
         var blas = info["blas"]?.AsArray().Select(x => Path.GetFileName(x!.GetValue<string>())).ToArray() ?? [];
         s.AppendLine(inv, $"## {threads} thread(s) per side");
         s.AppendLine();
-        s.AppendLine(inv, $"- Load average (1/5/15 min) before: {loadBefore}; after: {loadAfter}");
+        s.AppendLine(inv, $"- Load average (1/5/15 min) before: {loadBefore}; after: {loadAfter}; OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "(unset)"} (inherited by the reference)");
         s.AppendLine(inv, $"- C#: TorchSharp (libtorch {torch.__version__}), `torch.set_num_threads({threads})`. PyTorch: {info["torch"]} eager, `torch.set_num_threads({info["threads"]})`, BLAS: {string.Join(", ", blas)}");
         s.AppendLine(inv, $"- Same computation: logits [1, {promptLength}, vocab] max |C# − PyTorch| = **{maxDiff:E2}** (max |logit| {check["max_abs_logit"]!.GetValue<double>():F3}, argmax agreement {check["argmax_agreement"]!.GetValue<double>():P1}); greedy KV-cache tokens identical for the first {agree}/{n}; C# no-cache decode matches C# KV-cache decode for {recomputeAgree}/{n} tokens");
         s.AppendLine(inv, $"- Training loss over the steps: C# {string.Join(" ", csLoss.Select(x => x.ToString("F4", inv)))}; PyTorch {string.Join(" ", pyLoss.Select(x => x.ToString("F4", inv)))}");

@@ -87,7 +87,6 @@ var report = new EngineBenchmark(options, Console.Error).Run();
 Console.WriteLine(report);
 if (options.OutputPath is not null)
 {
-    File.WriteAllText(options.OutputPath, report);
     Console.Error.WriteLine($"Report written to {options.OutputPath}");
 }
 

@@ -29,6 +29,11 @@ public static class ProfileLoop
         }
 
         torch.set_num_threads(threads);
+        if (op == "linear")
+        {
+            return LinearShapes(batch, count, output);
+        }
+
         var options = new EngineBenchmarkOptions();
         var config = Qwen2VLConfig.Preset(options.Preset);
         var prompt = BenchmarkPrompt.Create(config, options.Grid, options.TextTokens, options.Seed);
@@ -51,6 +56,38 @@ public static class ProfileLoop
                 _ => throw new ArgumentException($"Unknown loop operation '{op}' (prefill, decode, recompute, train)."),
             };
             output.WriteLine(line);
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// Times a decoder-sized linear layer (1408×512) on <paramref name="batch"/> rows two ways: <c>F.linear(x, W)</c>
+    /// and <c>(W·xᵀ)ᵀ</c>, to see how the BLAS handles small-M products.
+    /// </summary>
+    private static int LinearShapes(int batch, int count, TextWriter output)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var w = torch.randn(1408, 512);
+        var x = torch.randn(batch, 512);
+        for (var round = 0; round < 3; round++)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            for (var i = 0; i < count; i++)
+            {
+                using var y = torch.nn.functional.linear(x, w);
+            }
+
+            var linear = sw.Elapsed.TotalMilliseconds * 1000 / count;
+            sw.Restart();
+            for (var i = 0; i < count; i++)
+            {
+                using var y = w.matmul(x.t()).t();
+            }
+
+            var swapped = sw.Elapsed.TotalMilliseconds * 1000 / count;
+            output.WriteLine($"batch {batch}: F.linear {linear:F1} µs, (W·xᵀ)ᵀ {swapped:F1} µs");
         }
 
         return 0;

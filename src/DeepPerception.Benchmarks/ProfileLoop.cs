@@ -53,7 +53,7 @@ public static class ProfileLoop
                 "prefill" or "decode" => Format(engine.Generate(batch, op == "prefill" ? 1 : newTokens)),
                 "recompute" => $"{engine.Recompute(newTokens).Seconds * 1000:F1} ms",
                 "train" => $"{engine.TrainStep().Seconds * 1000:F1} ms",
-                _ => throw new ArgumentException($"Unknown loop operation '{op}' (prefill, decode, recompute, train)."),
+                _ => throw new ArgumentException($"Unknown loop operation '{op}' (prefill, decode, recompute, train, linear)."),
             };
             output.WriteLine(line);
         }

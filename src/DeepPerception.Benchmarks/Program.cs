@@ -4,7 +4,7 @@ using DeepPerception.ML.Qwen2VL;
 
 const string Usage = """
     Usage: DeepPerception.Benchmarks engine [options]
-           DeepPerception.Benchmarks loop prefill|decode|recompute|train [--batch B] [--count K] [--threads N] [--new-tokens N]
+           DeepPerception.Benchmarks loop prefill|decode|recompute|train|linear [--batch B] [--count K] [--threads N] [--new-tokens N]
              (C# side only, for profilers: repeats one measurement and prints each time)
 
       --threads N[,M…]   threads per side (default 1; e.g. 1,2)

@@ -88,10 +88,14 @@ internal sealed class VisionAttention : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => throw new NotSupportedException("Use Forward(x, cos, sin, mask).");
+    public override Tensor forward(Tensor x) => throw new NotSupportedException("Use Forward(x, cos, sin, segments).");
 
-    /// <summary>x [seq, dim]; cos/sin [seq, head_dim]; mask: additive [seq, seq] or null for a single image.</summary>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask)
+    /// <summary>
+    /// x [seq, dim]; cos/sin [seq, head_dim]; <paramref name="segments"/>: row counts of the images (frames) in order.
+    /// Attention runs separately inside each segment, which equals one pass with a block-diagonal mask but costs
+    /// Σ nᵢ² instead of (Σ nᵢ)².
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, IReadOnlyList<long> segments)
     {
         using var scope = NewDisposeScope();
         var seq = x.shape[0];
@@ -103,7 +107,27 @@ internal sealed class VisionAttention : nn.Module<Tensor, Tensor>
         var s = sin.unsqueeze(0);
         q = Rotary.Apply(q.to(ScalarType.Float32), c, s).to(x.dtype);
         k = Rotary.Apply(k.to(ScalarType.Float32), c, s).to(x.dtype);
-        var attn = F.scaled_dot_product_attention(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), mask);
+        q = q.unsqueeze(0);
+        k = k.unsqueeze(0);
+        v = v.unsqueeze(0);
+        Tensor attn;
+        if (segments.Count <= 1)
+        {
+            attn = F.scaled_dot_product_attention(q, k, v);
+        }
+        else
+        {
+            var parts = new List<Tensor>(segments.Count);
+            long start = 0;
+            foreach (var n in segments)
+            {
+                parts.Add(F.scaled_dot_product_attention(q.narrow(2, start, n), k.narrow(2, start, n), v.narrow(2, start, n)));
+                start += n;
+            }
+
+            attn = torch.cat(parts, 2);
+        }
+
         var output = attn.squeeze(0).transpose(0, 1).reshape(seq, -1);
         return _proj.forward(output).MoveToOuterDisposeScope();
     }
@@ -133,12 +157,12 @@ internal sealed class VisionBlock : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => throw new NotSupportedException("Use Forward(x, cos, sin, mask).");
+    public override Tensor forward(Tensor x) => throw new NotSupportedException("Use Forward(x, cos, sin, segments).");
 
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, IReadOnlyList<long> segments)
     {
         using var scope = NewDisposeScope();
-        var h = x.add(_attn.Forward(_norm1.forward(x), cos, sin, mask));
+        var h = x.add(_attn.Forward(_norm1.forward(x), cos, sin, segments));
         h = h.add(_mlp.forward(_norm2.forward(h)));
         return h.MoveToOuterDisposeScope();
     }
@@ -265,11 +289,11 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         var x = _patchEmbed.forward(pixelValues);
         var patch = x;
         var (cos, sin) = CosSin(grids, x.device);
-        var mask = BlockMask(grids, x.device, x.dtype);
+        var segments = Segments(grids);
         var stages = new List<Tensor>();
         foreach (var block in _blocks)
         {
-            x = block.Forward(x, cos, sin, mask);
+            x = block.Forward(x, cos, sin, segments);
             stages.Add(x);
         }
 
@@ -288,10 +312,10 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var x = _patchEmbed.forward(pixelValues);
         var (cos, sin) = CosSin(grids, x.device);
-        var mask = BlockMask(grids, x.device, x.dtype);
+        var segments = Segments(grids);
         foreach (var block in _blocks)
         {
-            x = block.Forward(x, cos, sin, mask);
+            x = block.Forward(x, cos, sin, segments);
         }
 
         return _merger.forward(x).MoveToOuterDisposeScope();
@@ -304,32 +328,19 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         return (emb.cos(), emb.sin());
     }
 
-    /// <summary>Additive block-diagonal mask (0 inside each image, float.MinValue across), null for one image.</summary>
-    private static Tensor? BlockMask(IReadOnlyList<ImageGrid> grids, Device device, ScalarType dtype)
+    /// <summary>Row counts of the attention segments: one per frame (temporal patch) of every image, in order.</summary>
+    private static List<long> Segments(IReadOnlyList<ImageGrid> grids)
     {
-        if (grids.Count == 1 && grids[0].T == 1)
-        {
-            return null;
-        }
-
-        var segments = new List<int>();
+        var segments = new List<long>();
         foreach (var g in grids)
         {
-            for (var t = 0; t < g.T; t++) segments.Add(g.H * g.W);
+            for (var t = 0; t < g.T; t++)
+            {
+                segments.Add((long)g.H * g.W);
+            }
         }
 
-        var total = segments.Sum();
-        var ids = new long[total];
-        var at = 0;
-        for (var s = 0; s < segments.Count; s++)
-        {
-            for (var i = 0; i < segments[s]; i++) ids[at++] = s;
-        }
-
-        using var scope = NewDisposeScope();
-        var seg = torch.tensor(ids, device: device);
-        var same = seg.unsqueeze(1).eq(seg.unsqueeze(0));
-        return torch.zeros([total, total], dtype, device).masked_fill(same.logical_not(), float.MinValue).MoveToOuterDisposeScope();
+        return segments;
     }
 }
 

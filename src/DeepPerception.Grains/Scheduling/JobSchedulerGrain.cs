@@ -41,9 +41,9 @@ internal sealed partial class JobSchedulerGrain(
         return Scheduler.Placement(request.WorkKey, _lastSilos);
     }
 
-    async Task IJobSchedulerGrain.ReleaseAsync(string workKey)
+    async Task IJobSchedulerGrain.ReleaseAsync(string workKey, int generation)
     {
-        if (Scheduler.Release(workKey))
+        if (Scheduler.Release(workKey, generation))
         {
             await state.WriteStateAsync();
             await PassAsync();

@@ -96,6 +96,22 @@ public sealed class JobSchedulerTests
     }
 
     [Fact]
+    public void A_late_release_of_an_older_generation_keeps_the_resumed_work()
+    {
+        _scheduler.Enqueue(Sft("t/job", "t"), Now);
+        _scheduler.MarkRunning("t/job", "s", 1, Now);
+
+        _scheduler.Enqueue(Sft("t/job", "t") with { Generation = 1 }, Now);
+        var releasedOld = _scheduler.Release("t/job", generation: 0);
+
+        Assert.False(releasedOld);
+        Assert.Empty(_scheduler.State.Running);
+        Assert.Equal(1, Assert.Single(_scheduler.State.Queue).Generation);
+        Assert.True(_scheduler.Release("t/job", generation: 1));
+        Assert.Empty(_scheduler.State.Queue);
+    }
+
+    [Fact]
     public void Placement_explains_why_work_waits()
     {
         _scheduler.Enqueue(Sft("t/a", "t"), Now);

@@ -191,4 +191,8 @@ public interface IGpuWorkerGrain : IGrainWithStringKey
     /// <summary>Returns where this worker runs.</summary>
     [Alias("GetPlacement")]
     Task<WorkerPlacement> GetPlacementAsync();
+
+    /// <summary>Returns whether the attempt is still running (or reporting its outcome) on this silo.</summary>
+    [Alias("IsRunning")]
+    Task<bool> IsRunningAsync();
 }

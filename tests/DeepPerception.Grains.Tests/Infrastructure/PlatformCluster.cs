@@ -61,6 +61,7 @@ public sealed class PlatformCluster : IAsyncDisposable
                 o.DeviceMemoryBytes = gpu ? 8L << 30 : 0;
                 o.MaxConcurrentWork = 2;
                 o.SchedulerPassInterval = TimeSpan.FromMilliseconds(200);
+                o.WorkerCheckInterval = TimeSpan.FromMilliseconds(500);
             });
             silo.AddFileGrainStorage(PlatformStorage.Name, o =>
             {

@@ -131,7 +131,10 @@ public sealed class PlatformCluster : IAsyncDisposable
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Job {jobKey} did not reach the expected state; last status: {status.State} '{status.StatusMessage}'.");
+                throw new TimeoutException(
+                    $"Job {jobKey} did not reach the expected state; last status: {status.State} attempt {status.Attempt} " +
+                    $"'{status.StatusMessage}', last progress step {status.LatestProgress?.Step}, checkpoint " +
+                    $"'{status.LastCheckpointKey}', runner steps [{string.Join(", ", TestRunnerControl.StepsOf(jobKey).Select(s => $"{s.Silo}:{s.Step}"))}].");
             }
 
             await Task.Delay(50);

@@ -1,0 +1,68 @@
+namespace DeepPerception.Grains.Hosting;
+
+/// <summary>How a DeepPerception silo takes part in the cluster.</summary>
+public sealed class DeepPerceptionSiloOptions
+{
+    /// <summary>Whether the silo hosts control-plane grains (default true).</summary>
+    public bool Control { get; set; } = true;
+
+    /// <summary>Whether the silo hosts GPU work (default false); it then registers in the GPU silo registry.</summary>
+    public bool Gpu { get; set; }
+
+    /// <summary>The accelerator's name as shown to operators.</summary>
+    public string DeviceName { get; set; } = "unspecified";
+
+    /// <summary>The accelerator's memory in bytes.</summary>
+    public long DeviceMemoryBytes { get; set; }
+
+    /// <summary>How many GPU work attempts this silo runs at once (default 1).</summary>
+    public int MaxConcurrentWork { get; set; } = 1;
+
+    /// <summary>How often the scheduler re-checks silos and the queue (default 5 s).</summary>
+    public TimeSpan SchedulerPassInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How often the scheduler asks the GPU worker of each running attempt whether it still runs; an attempt that
+    /// stopped without reporting an outcome goes back to the queue and resumes from its checkpoint (default 30 s).
+    /// </summary>
+    public TimeSpan WorkerCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>SFT jobs estimated at or below this many GPU seconds are "short" (default 7200).</summary>
+    public double ShortFineTuneMaxGpuSeconds { get; set; } = 7200;
+
+    /// <summary>The silo metadata role value for these options, e.g. "control,gpu".</summary>
+    public string RoleValue => string.Join(',', new[] { Control ? SiloRoles.Control : null, Gpu ? SiloRoles.Gpu : null }
+        .Where(r => r is not null));
+
+    /// <summary>Returns the validation errors (empty when valid).</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!Control && !Gpu)
+        {
+            errors.Add("A silo needs at least one role (Control or Gpu).");
+        }
+
+        if (MaxConcurrentWork < 1)
+        {
+            errors.Add($"{nameof(MaxConcurrentWork)} must be at least 1.");
+        }
+
+        if (DeviceMemoryBytes < 0)
+        {
+            errors.Add($"{nameof(DeviceMemoryBytes)} must not be negative.");
+        }
+
+        if (WorkerCheckInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(WorkerCheckInterval)} must be positive.");
+        }
+
+        if (SchedulerPassInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(SchedulerPassInterval)} must be positive.");
+        }
+
+        return errors;
+    }
+}

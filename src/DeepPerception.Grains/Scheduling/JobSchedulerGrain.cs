@@ -1,0 +1,190 @@
+using System.Collections.Immutable;
+using DeepPerception.Abstractions;
+using DeepPerception.Abstractions.Compute;
+using DeepPerception.Abstractions.Evaluation;
+using DeepPerception.Abstractions.Work;
+using DeepPerception.Grains.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace DeepPerception.Grains.Scheduling;
+
+/// <summary>
+/// The scheduler grain: persists <see cref="SchedulerState"/> and runs <see cref="JobScheduler"/> passes on enqueue,
+/// release, registry changes and a periodic timer. A pass (1) sends running work whose silo is no longer active back
+/// to the queue, (2) moves work off draining silos, (3) starts queued work on silos with free slots.
+/// </summary>
+[ControlPlane]
+internal sealed partial class JobSchedulerGrain(
+    [PersistentState("scheduler", PlatformStorage.Name)] IPersistentState<SchedulerState> state,
+    IOptions<DeepPerceptionSiloOptions> options,
+    TimeProvider time,
+    ILogger<JobSchedulerGrain> logger) : Grain, IJobSchedulerGrain
+{
+    private readonly SchedulerPolicy _policy = new() { ShortFineTuneMaxGpuSeconds = options.Value.ShortFineTuneMaxGpuSeconds };
+    private IReadOnlyList<SiloCapacity> _lastSilos = [];
+    private DateTimeOffset _lastWorkerCheck = DateTimeOffset.MinValue;
+
+    private JobScheduler Scheduler => new(state.State, _policy);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var interval = options.Value.SchedulerPassInterval;
+        this.RegisterGrainTimer(PassAsync, new GrainTimerCreationOptions(interval, interval) { KeepAlive = true });
+        return base.OnActivateAsync(cancellationToken);
+    }
+
+    async Task<WorkPlacement> IJobSchedulerGrain.EnqueueAsync(WorkItemRequest request)
+    {
+        Scheduler.Enqueue(request, time.GetUtcNow());
+        await state.WriteStateAsync();
+        this.AsReference<IJobSchedulerGrain>().PumpAsync().Ignore();
+        return Scheduler.Placement(request.WorkKey, _lastSilos);
+    }
+
+    async Task IJobSchedulerGrain.ReleaseAsync(string workKey, int generation)
+    {
+        if (Scheduler.Release(workKey, generation))
+        {
+            await state.WriteStateAsync();
+            await PassAsync();
+        }
+    }
+
+    Task IJobSchedulerGrain.PumpAsync() => PassAsync();
+
+    async Task<SchedulerSnapshot> IJobSchedulerGrain.PumpNowAsync()
+    {
+        await PassAsync();
+        return Snapshot();
+    }
+
+    Task<WorkPlacement> IJobSchedulerGrain.GetPlacementAsync(string workKey) =>
+        Task.FromResult(Scheduler.Placement(workKey, _lastSilos));
+
+    Task<SchedulerSnapshot> IJobSchedulerGrain.GetSnapshotAsync() => Task.FromResult(Snapshot());
+
+    private SchedulerSnapshot Snapshot()
+    {
+        var scheduler = Scheduler;
+        var queued = scheduler.QueueOrder().Select(w => scheduler.Placement(w.Key, _lastSilos)).ToImmutableArray();
+        var running = state.State.Running.Keys.Order(StringComparer.Ordinal)
+            .Select(k => scheduler.Placement(k, _lastSilos)).ToImmutableArray();
+        var accepting = _lastSilos.Count(s => s.AcceptsWork);
+        return new SchedulerSnapshot(queued, running, accepting,
+            $"{queued.Length} queued, {running.Length} running, {accepting} GPU silo(s) accepting work.");
+    }
+
+    private async Task PassAsync()
+    {
+        var registry = GrainFactory.GetGrain<IGpuSiloRegistryGrain>(PlatformKeys.Singleton);
+        var silos = await registry.GetSilosAsync();
+        _lastSilos = silos.Select(s => new SiloCapacity(s.Descriptor.SiloId, s.Descriptor.SiloName,
+            s.Descriptor.MaxConcurrentWork, s.AcceptsWork)).ToList();
+        var scheduler = Scheduler;
+        var changed = false;
+
+        var live = silos.Where(s => s.IsActive).Select(s => s.Descriptor.SiloId).ToHashSet(StringComparer.Ordinal);
+        foreach (var lost in scheduler.RunningOutside(live))
+        {
+            scheduler.Requeue(lost.Work.Key);
+            changed = true;
+            await InterruptAsync(lost, $"GPU silo {lost.SiloId} is no longer active");
+        }
+
+        foreach (var draining in silos.Where(s => s.IsDraining && s.IsActive))
+        {
+            foreach (var moved in scheduler.RunningOn(draining.Descriptor.SiloId))
+            {
+                scheduler.Requeue(moved.Work.Key);
+                changed = true;
+                await InterruptAsync(moved, $"GPU silo {draining.Descriptor.SiloName} is draining");
+            }
+        }
+
+        if (time.GetUtcNow() - _lastWorkerCheck >= options.Value.WorkerCheckInterval)
+        {
+            _lastWorkerCheck = time.GetUtcNow();
+            foreach (var running in state.State.Running.Values.ToList())
+            {
+                if (await WorkerStoppedAsync(running) && state.State.Running.TryGetValue(running.Work.Key, out var still)
+                    && still.Attempt == running.Attempt)
+                {
+                    scheduler.Requeue(running.Work.Key);
+                    changed = true;
+                    await InterruptAsync(running, "its GPU worker stopped without reporting an outcome");
+                }
+            }
+        }
+
+        foreach (var decision in scheduler.Plan(_lastSilos))
+        {
+            changed = true;
+            try
+            {
+                var result = await WorkGrain(decision.Kind, decision.WorkKey).DispatchAsync(decision.SiloId);
+                if (result.Started)
+                {
+                    scheduler.MarkRunning(decision.WorkKey, result.SiloId ?? decision.SiloId, result.Attempt, time.GetUtcNow());
+                }
+                else if (result.Drop)
+                {
+                    scheduler.Release(decision.WorkKey);
+                }
+                else
+                {
+                    scheduler.RecordDispatchError(decision.WorkKey, result.Reason ?? "not started");
+                }
+            }
+            catch (Exception ex)
+            {
+                LogDispatchFailed(ex, decision.WorkKey, decision.SiloId);
+                scheduler.RecordDispatchError(decision.WorkKey, ex.Message);
+            }
+        }
+
+        if (changed)
+        {
+            await state.WriteStateAsync();
+        }
+
+        await registry.ReportRunningWorkAsync(scheduler.RunningBySilo());
+    }
+
+    private async Task<bool> WorkerStoppedAsync(RunningWork work)
+    {
+        try
+        {
+            return !await GrainFactory.GetGrain<IGpuWorkerGrain>($"{work.Work.Key}/attempt-{work.Attempt}").IsRunningAsync();
+        }
+        catch (Exception ex)
+        {
+            LogInterruptFailed(ex, work.Work.Key);
+            return false;
+        }
+    }
+
+    private async Task InterruptAsync(RunningWork work, string reason)
+    {
+        try
+        {
+            await WorkGrain(work.Work.Kind, work.Work.Key).InterruptAsync(work.Attempt, reason);
+        }
+        catch (Exception ex)
+        {
+            LogInterruptFailed(ex, work.Work.Key);
+        }
+    }
+
+    private IScheduledWorkGrain WorkGrain(WorkKind kind, string key) => kind switch
+    {
+        WorkKind.Evaluation => GrainFactory.GetGrain<IEvaluationRunGrain>(key),
+        _ => GrainFactory.GetGrain<IFineTuneJobGrain>(key),
+    };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatch of {WorkKey} to {SiloId} failed")]
+    private partial void LogDispatchFailed(Exception exception, string workKey, string siloId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Interrupting {WorkKey} failed")]
+    private partial void LogInterruptFailed(Exception exception, string workKey);
+}

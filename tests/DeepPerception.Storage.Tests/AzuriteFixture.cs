@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace DeepPerception.Storage.Tests;
+
+/// <summary>
+/// Starts the Azurite storage emulator from <c>tests/fixtures/npm/node_modules/.bin/azurite</c> on free loopback ports
+/// (in-memory, no telemetry) and kills it when the tests are done. A missing emulator fails the tests with a message
+/// saying how to install it; it is never skipped.
+/// </summary>
+public sealed class AzuriteFixture : IAsyncLifetime
+{
+    /// <summary>Azurite's documented development account key (public, emulator only).</summary>
+    private const string DevAccountKey =
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private readonly StringBuilder _output = new();
+    private Process? _process;
+
+    /// <summary>The blob endpoint's port.</summary>
+    public int BlobPort { get; private set; }
+
+    /// <summary>A connection string for the emulator's blob endpoint.</summary>
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevAccountKey};" +
+        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;";
+
+    /// <inheritdoc />
+    public async Task InitializeAsync()
+    {
+        var executable = FindAzurite();
+        BlobPort = FreePort();
+        var queuePort = FreePort();
+        var tablePort = FreePort();
+        var startInfo = new ProcessStartInfo(executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        foreach (var argument in new[]
+                 {
+                     "--inMemoryPersistence", "--disableTelemetry", "--silent",
+                     "--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(),
+                     "--queueHost", "127.0.0.1", "--queuePort", queuePort.ToString(),
+                     "--tableHost", "127.0.0.1", "--tablePort", tablePort.ToString(),
+                 })
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        _process = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start Azurite from {executable}.");
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException(
+                    $"Azurite exited with code {_process.ExitCode} before listening on port {BlobPort}: {Output()}");
+            }
+
+            if (await CanConnectAsync(BlobPort))
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException($"Azurite did not listen on port {BlobPort} within 90 s: {Output()}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+    }
+
+    private static string FindAzurite()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "DeepPerception.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        if (directory is null)
+        {
+            throw new InvalidOperationException(
+                $"Cannot find the repository root (DeepPerception.sln) above {AppContext.BaseDirectory}.");
+        }
+
+        var path = Path.Combine(directory.FullName, "tests", "fixtures", "npm", "node_modules", ".bin", "azurite");
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException(
+                $"The Azurite storage emulator is missing ({path}). Install it with `npm ci` in tests/fixtures/npm " +
+                "(tools/test.sh does this); the Azure Blob artifact-store tests cannot run without it.");
+        }
+
+        return path;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<bool> CanConnectAsync(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    private string Output()
+    {
+        lock (_output)
+        {
+            return _output.ToString();
+        }
+    }
+}

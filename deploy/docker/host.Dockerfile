@@ -1,0 +1,22 @@
+# The one-process DeepPerception host (silo with all roles + engine runner + health/status endpoints).
+# Build from the repository root:  docker build -f deploy/docker/host.Dockerfile -t deepperception-host .
+# TorchBackend=cpu by default; a CUDA image needs TorchSharp-cuda-linux on the package feed (--build-arg TORCH_BACKEND=cuda).
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+ARG TORCH_BACKEND=cpu
+WORKDIR /src
+# restore layer: project files and build props only
+COPY Directory.Build.props Directory.Build.targets Directory.Packages.props DeepPerception.sln ./
+COPY src/ src/
+RUN dotnet restore src/DeepPerception.Host/DeepPerception.Host.csproj -p:TorchBackend=${TORCH_BACKEND}
+RUN dotnet publish src/DeepPerception.Host/DeepPerception.Host.csproj -c Release -p:TorchBackend=${TORCH_BACKEND} \
+    --no-restore -o /app
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0
+WORKDIR /app
+COPY --from=build /app ./
+ENV DeepPerception__DataDirectory=/data \
+    ASPNETCORE_URLS=http://0.0.0.0:8080
+VOLUME /data
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s CMD wget -qO- http://127.0.0.1:8080/health/live || exit 1
+ENTRYPOINT ["dotnet", "DeepPerception.Host.dll"]

@@ -1,0 +1,217 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Gif;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.Formats.Webp;
+using SixLabors.ImageSharp.Memory;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace DeepPerception.ML.Preprocessing.Images;
+
+/// <summary>Header facts about an image, read without decoding pixels.</summary>
+/// <param name="Format">Container format, from the content.</param>
+/// <param name="Width">Width in pixels.</param>
+/// <param name="Height">Height in pixels.</param>
+/// <param name="FrameCount">Number of frames (1 for still images).</param>
+public readonly record struct ImageHeaderInfo(ImageContainerFormat Format, int Width, int Height, int FrameCount);
+
+/// <summary>
+/// Decodes untrusted JPEG, PNG, GIF and WebP data into <see cref="RgbImage"/> under resource limits. The format is
+/// sniffed from the content (never from a file name); the container is walked to reject truncated or malformed
+/// files; the header is identified and checked against <see cref="ImageDecodeLimits"/> before any pixel buffer is
+/// allocated; decoding uses a private imaging configuration with only the four formats, a per-buffer allocation
+/// limit and first-frame-only GIF decoding. Every failure surfaces as <see cref="ImageDecodeException"/>.
+/// Instances are immutable and thread-safe.
+/// </summary>
+public sealed class SafeImageDecoder
+{
+    private readonly Configuration _configuration;
+
+    /// <summary>Creates a decoder with <paramref name="limits"/> (defaults: <see cref="ImageDecodeLimits.Default"/>).</summary>
+    public SafeImageDecoder(ImageDecodeLimits? limits = null)
+    {
+        Limits = limits ?? ImageDecodeLimits.Default;
+        Limits.Validate();
+        _configuration = CreateConfiguration(Limits);
+    }
+
+    /// <summary>A shared decoder with the default limits.</summary>
+    public static SafeImageDecoder Default { get; } = new();
+
+    /// <summary>The limits this decoder enforces.</summary>
+    public ImageDecodeLimits Limits { get; }
+
+    /// <summary>Decodes an image held in memory.</summary>
+    /// <exception cref="ImageDecodeException">The data is empty, unknown, too large, truncated, corrupt or unsupported.</exception>
+    public RgbImage Decode(byte[] data)
+    {
+        ImageHeaderInfo info = Inspect(data);
+        try
+        {
+            using Image<Rgb24> image = Image.Load<Rgb24>(_configuration, data);
+            if (image.Width != info.Width || image.Height != info.Height)
+            {
+                throw new ImageDecodeException(
+                    ImageDecodeFailureReason.Corrupt,
+                    $"decoded size {image.Width}x{image.Height} differs from the header size {info.Width}x{info.Height}.");
+            }
+
+            return RgbImage.FromRgb24(image);
+        }
+        catch (Exception ex) when (ex is not ImageDecodeException)
+        {
+            throw Translate(ex, info.Format);
+        }
+    }
+
+    /// <summary>Reads <paramref name="stream"/> to its end (at most <see cref="ImageDecodeLimits.MaxFileBytes"/>) and decodes it.</summary>
+    /// <exception cref="ImageDecodeException">The data is empty, unknown, too large, truncated, corrupt or unsupported.</exception>
+    public RgbImage Decode(Stream stream) => Decode(ReadLimited(stream));
+
+    /// <summary>Decodes the file at <paramref name="path"/>; its extension is ignored (the content decides the format).</summary>
+    /// <exception cref="ImageDecodeException">The data is empty, unknown, too large, truncated, corrupt or unsupported.</exception>
+    public RgbImage DecodeFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using FileStream stream = File.OpenRead(path);
+        return Decode(stream);
+    }
+
+    /// <summary>
+    /// Sniffs, walks and identifies the image and checks the limits, without decoding pixels.
+    /// </summary>
+    /// <exception cref="ImageDecodeException">The data fails a check.</exception>
+    public ImageHeaderInfo Inspect(byte[] data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Length == 0)
+        {
+            throw new ImageDecodeException(ImageDecodeFailureReason.Empty, "the input holds no bytes.");
+        }
+
+        if (data.Length > Limits.MaxFileBytes)
+        {
+            throw new ImageDecodeException(
+                ImageDecodeFailureReason.TooLarge,
+                $"the input has {data.Length} bytes; the limit is {Limits.MaxFileBytes}.");
+        }
+
+        ImageContainerInfo container = ImageContainerInspector.Inspect(data);
+        if (container.FrameCount > Limits.MaxFrames)
+        {
+            throw new ImageDecodeException(
+                ImageDecodeFailureReason.TooManyFrames,
+                $"the {container.Format} holds {container.FrameCount} frames; the limit is {Limits.MaxFrames}.");
+        }
+
+        IImageInfo? header;
+        try
+        {
+            using var stream = new MemoryStream(data, writable: false);
+            header = Image.Identify(_configuration, stream, out _);
+        }
+        catch (Exception ex)
+        {
+            throw Translate(ex, container.Format);
+        }
+
+        if (header is null)
+        {
+            throw new ImageDecodeException(
+                ImageDecodeFailureReason.Corrupt, $"the {container.Format} header could not be read.");
+        }
+
+        if (header.Width <= 0 || header.Height <= 0)
+        {
+            throw new ImageDecodeException(
+                ImageDecodeFailureReason.Corrupt,
+                $"the {container.Format} header declares {header.Width}x{header.Height} pixels.");
+        }
+
+        if (header.Width > Limits.MaxSide || header.Height > Limits.MaxSide)
+        {
+            throw new ImageDecodeException(
+                ImageDecodeFailureReason.TooLarge,
+                $"the {container.Format} is {header.Width}x{header.Height}; the largest side allowed is {Limits.MaxSide}.");
+        }
+
+        long pixels = (long)header.Width * header.Height;
+        if (pixels > Limits.MaxPixels)
+        {
+            throw new ImageDecodeException(
+                ImageDecodeFailureReason.TooLarge,
+                $"the {container.Format} is {header.Width}x{header.Height} ({pixels} pixels); the limit is {Limits.MaxPixels}.");
+        }
+
+        return new ImageHeaderInfo(container.Format, header.Width, header.Height, container.FrameCount);
+    }
+
+    /// <summary>Encodes <paramref name="image"/> as PNG and returns the bytes (for drawings and exports).</summary>
+    public static byte[] EncodePng(RgbImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return image.EncodePng();
+    }
+
+    private byte[] ReadLimited(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var buffer = new MemoryStream();
+        byte[] chunk = new byte[81920];
+        int read;
+        while ((read = stream.Read(chunk, 0, chunk.Length)) > 0)
+        {
+            if (buffer.Length + read > Limits.MaxFileBytes)
+            {
+                throw new ImageDecodeException(
+                    ImageDecodeFailureReason.TooLarge,
+                    $"the stream holds more than {Limits.MaxFileBytes} bytes.");
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static Configuration CreateConfiguration(ImageDecodeLimits limits)
+    {
+        // A new configuration (never a clone of Configuration.Default, which would share its format manager) with
+        // only the four formats: no TGA/BMP/TIFF/PBM sniffing of arbitrary bytes.
+        var configuration = new Configuration(
+            new JpegConfigurationModule(),
+            new PngConfigurationModule(),
+            new WebpConfigurationModule(),
+            new GifConfigurationModule())
+        {
+            MemoryAllocator = MemoryAllocator.Create(new MemoryAllocatorOptions
+            {
+                AllocationLimitMegabytes = limits.AllocationLimitMegabytes,
+            }),
+        };
+        configuration.ImageFormatsManager.SetDecoder(GifFormat.Instance, new GifDecoder { MaxFrames = 1 });
+        return configuration;
+    }
+
+    private static ImageDecodeException Translate(Exception ex, ImageContainerFormat format)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is InvalidMemoryOperationException or OutOfMemoryException or InsufficientMemoryException)
+            {
+                return new ImageDecodeException(
+                    ImageDecodeFailureReason.TooLarge, $"decoding the {format} needs too much memory: {e.Message}", ex);
+            }
+        }
+
+        return ex switch
+        {
+            UnknownImageFormatException => new ImageDecodeException(
+                ImageDecodeFailureReason.UnknownFormat, $"the decoder does not recognise the data: {ex.Message}", ex),
+            NotSupportedException or NotImplementedException => new ImageDecodeException(
+                ImageDecodeFailureReason.Unsupported, $"the {format} uses an unsupported feature: {ex.Message}", ex),
+            _ => new ImageDecodeException(
+                ImageDecodeFailureReason.Corrupt, $"the {format} data is invalid: {ex.Message}", ex),
+        };
+    }
+}

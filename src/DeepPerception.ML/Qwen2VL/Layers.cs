@@ -1,0 +1,197 @@
+using TorchSharp;
+using TorchSharp.Utils;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace DeepPerception.ML.Qwen2VL;
+
+/// <summary>
+/// A linear layer whose parameters use PyTorch names (<c>weight</c>, <c>bias</c>) and that can carry a LoRA adapter
+/// (<c>lora_A</c>, <c>lora_B</c>, PEFT names). The adapter adds <c>scaling · B(A(dropout(x)))</c> to the output.
+/// </summary>
+public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "weight")]
+    private readonly Parameter _weight;
+
+    [ComponentName(Name = "bias")]
+    private readonly Parameter? _bias;
+
+    private Linear? _loraA;
+    private Linear? _loraB;
+    private double _loraScaling;
+    private double _loraDropout;
+
+    /// <summary>Creates a layer mapping <paramref name="inFeatures"/> to <paramref name="outFeatures"/>.</summary>
+    public AdaptableLinear(long inFeatures, long outFeatures, bool hasBias) : base(nameof(AdaptableLinear))
+    {
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        _weight = new Parameter(empty(outFeatures, inFeatures));
+        _bias = hasBias ? new Parameter(zeros(outFeatures)) : null;
+        RegisterComponents();
+    }
+
+    /// <summary>Input width.</summary>
+    public long InFeatures { get; }
+
+    /// <summary>Output width.</summary>
+    public long OutFeatures { get; }
+
+    /// <summary>The weight [out, in].</summary>
+    public Parameter Weight => _weight;
+
+    /// <summary>The bias, if any.</summary>
+    public Parameter? Bias => _bias;
+
+    /// <summary>Whether a LoRA adapter is attached.</summary>
+    public bool HasLora => _loraA is not null;
+
+    /// <summary>When false, an attached adapter is bypassed (the base layer alone computes the output).</summary>
+    public bool LoraEnabled { get; set; } = true;
+
+    /// <summary>The adapter's A matrix [r, in] (null without an adapter).</summary>
+    public Linear? LoraA => _loraA;
+
+    /// <summary>The adapter's B matrix [out, r] (null without an adapter).</summary>
+    public Linear? LoraB => _loraB;
+
+    /// <summary>Attaches a fresh adapter: A ~ Kaiming-uniform (as PEFT), B = 0, scaling = alpha / r.</summary>
+    public void AttachLora(int rank, double alpha, double dropout)
+    {
+        if (_loraA is not null)
+        {
+            throw new InvalidOperationException("A LoRA adapter is already attached to this layer.");
+        }
+
+        var device = _weight.device;
+        _loraA = nn.Linear(InFeatures, rank, hasBias: false, device: device);
+        _loraB = nn.Linear(rank, OutFeatures, hasBias: false, device: device);
+        using (no_grad())
+        {
+            nn.init.kaiming_uniform_(_loraA.weight!, a: Math.Sqrt(5));
+            _loraB.weight!.zero_();
+        }
+
+        _loraScaling = alpha / rank;
+        _loraDropout = dropout;
+        register_module("lora_A", _loraA);
+        register_module("lora_B", _loraB);
+    }
+
+    /// <summary>Folds the adapter into the weight (W += scaling · B·A) and removes it.</summary>
+    public void MergeLora()
+    {
+        if (_loraA is null || _loraB is null)
+        {
+            return;
+        }
+
+        using (no_grad())
+        {
+            using var delta = _loraB.weight!.matmul(_loraA.weight!).mul(_loraScaling);
+            _weight.add_(delta);
+        }
+
+        DetachLora();
+    }
+
+    /// <summary>Removes the adapter without merging it.</summary>
+    public void DetachLora()
+    {
+        if (_loraA is null)
+        {
+            return;
+        }
+
+        _internal_submodules.Remove("lora_A");
+        _internal_submodules.Remove("lora_B");
+        _loraA.Dispose();
+        _loraB!.Dispose();
+        _loraA = null;
+        _loraB = null;
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input)
+    {
+        var output = F.linear(input, _weight, _bias);
+        if (_loraA is null || _loraB is null || !LoraEnabled)
+        {
+            return output;
+        }
+
+        var x = training && _loraDropout > 0 ? F.dropout(input, _loraDropout, training) : input;
+        return output.add(_loraB.forward(_loraA.forward(x)).mul(_loraScaling));
+    }
+}
+
+/// <summary>Qwen2 RMSNorm: <c>w · x / sqrt(mean(x²) + eps)</c>, computed in float32.</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "weight")]
+    private readonly Parameter _weight;
+
+    private readonly double _eps;
+
+    /// <summary>Creates a norm over the last dimension of size <paramref name="size"/>.</summary>
+    public RmsNorm(long size, double eps) : base(nameof(RmsNorm))
+    {
+        _eps = eps;
+        _weight = new Parameter(ones(size));
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = input.to(ScalarType.Float32);
+        var variance = x.pow(2).mean([-1L], keepdim: true);
+        x = x.mul(rsqrt(variance.add(_eps)));
+        return _weight.mul(x.to(input.dtype)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>LayerNorm with PyTorch parameter names.</summary>
+public sealed class LayerNormWithBias : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "weight")]
+    private readonly Parameter _weight;
+
+    [ComponentName(Name = "bias")]
+    private readonly Parameter _bias;
+
+    private readonly long _size;
+    private readonly double _eps;
+
+    /// <summary>Creates a LayerNorm over the last dimension.</summary>
+    public LayerNormWithBias(long size, double eps) : base(nameof(LayerNormWithBias))
+    {
+        _size = size;
+        _eps = eps;
+        _weight = new Parameter(ones(size));
+        _bias = new Parameter(zeros(size));
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input) => F.layer_norm(input, [_size], _weight, _bias, _eps);
+}
+
+/// <summary>Rotary helpers shared by the vision tower and the decoder.</summary>
+internal static class Rotary
+{
+    /// <summary>[-x2, x1] over the two halves of the last dimension.</summary>
+    public static Tensor RotateHalf(Tensor x)
+    {
+        var half = x.shape[^1] / 2;
+        var x1 = x.narrow(-1, 0, half);
+        var x2 = x.narrow(-1, half, half);
+        return cat([x2.neg(), x1], -1);
+    }
+
+    /// <summary><c>x·cos + rotate_half(x)·sin</c>.</summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) => x.mul(cos).add(RotateHalf(x).mul(sin));
+}

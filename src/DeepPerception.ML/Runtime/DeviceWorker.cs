@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DeepPerception.ML.Runtime;
+
+/// <summary>
+/// The one thread that does all tensor work of a device. Callers (hosts, grains, the CLI) enqueue work and await a plain
+/// result; each work item runs inside its own dispose scope, so no tensor escapes to the caller's thread. Dispose scopes are
+/// thread-local in TorchSharp, which is why all work of a device is serialised here.
+/// </summary>
+public sealed class DeviceWorker : IDisposable
+{
+    private readonly BlockingCollection<WorkItem> _queue = new();
+    private readonly Thread _thread;
+    private int _busy;
+
+    /// <summary>Starts the worker thread for <paramref name="device"/> with <paramref name="threads"/> intra-op threads.</summary>
+    public DeviceWorker(Device device, int threads = 1, string name = "device-worker")
+    {
+        Device = device;
+        Threads = threads;
+        _thread = new Thread(Loop) { IsBackground = true, Name = $"{name}:{device}" };
+        _thread.Start();
+    }
+
+    /// <summary>The device whose work this thread owns.</summary>
+    public Device Device { get; }
+
+    /// <summary>Intra-op threads used by tensor kernels.</summary>
+    public int Threads { get; }
+
+    /// <summary>Managed id of the worker thread.</summary>
+    public int ThreadId => _thread.ManagedThreadId;
+
+    /// <summary>Work items waiting (not counting the one running).</summary>
+    public int QueueLength => _queue.Count;
+
+    /// <summary>Whether an item is running.</summary>
+    public bool IsBusy => Volatile.Read(ref _busy) == 1;
+
+    /// <summary>Creates a worker on CUDA when available, else on the CPU.</summary>
+    public static DeviceWorker CreateDefault(int threads = 1) => new(torch.cuda.is_available() ? CUDA : CPU, threads);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the worker thread inside a dispose scope and returns its result. The result must not
+    /// be or contain a tensor (it would be disposed with the scope); copy values out instead.
+    /// </summary>
+    public Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_queue.IsAddingCompleted, this);
+        var item = new WorkItem<T>(work, cancellationToken);
+        _queue.Add(item, CancellationToken.None);
+        return item.Task;
+    }
+
+    /// <summary>Runs an action on the worker thread inside a dispose scope.</summary>
+    public Task RunAsync(Action work, CancellationToken cancellationToken = default) =>
+        RunAsync(() =>
+        {
+            work();
+            return true;
+        }, cancellationToken);
+
+    private void Loop()
+    {
+        torch.set_num_threads(Threads);
+        foreach (var item in _queue.GetConsumingEnumerable())
+        {
+            Volatile.Write(ref _busy, 1);
+            try
+            {
+                item.Execute();
+            }
+            finally
+            {
+                Volatile.Write(ref _busy, 0);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_queue.IsAddingCompleted)
+        {
+            return;
+        }
+
+        _queue.CompleteAdding();
+        _thread.Join();
+        _queue.Dispose();
+    }
+
+    private abstract class WorkItem
+    {
+        public abstract void Execute();
+    }
+
+    private sealed class WorkItem<T>(Func<T> work, CancellationToken cancellationToken) : WorkItem
+    {
+        private readonly TaskCompletionSource<T> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<T> Task => _tcs.Task;
+
+        public override void Execute()
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                _tcs.TrySetCanceled(cancellationToken);
+                return;
+            }
+
+            try
+            {
+                using var scope = NewDisposeScope();
+                _tcs.TrySetResult(work());
+            }
+            catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
+            {
+                _tcs.TrySetCanceled(e.CancellationToken);
+            }
+            catch (Exception e)
+            {
+                _tcs.TrySetException(e);
+            }
+        }
+    }
+}

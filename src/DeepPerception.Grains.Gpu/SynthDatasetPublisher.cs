@@ -1,0 +1,62 @@
+using System.Collections.Immutable;
+using DeepPerception.Abstractions.Datasets;
+using DeepPerception.Data.Synth;
+using DeepPerception.Storage;
+
+namespace DeepPerception.Grains.Gpu;
+
+/// <summary>A dataset published to the artifact store.</summary>
+/// <param name="SamplesIndexKey">The key of <c>records.jsonl</c>.</param>
+/// <param name="SampleCount">Records written.</param>
+/// <param name="KnowledgeBase">The knowledge base as platform entries.</param>
+public sealed record PublishedDataset(string SamplesIndexKey, int SampleCount, ImmutableArray<KnowledgeEntry> KnowledgeBase);
+
+/// <summary>Publishes KVG-Synth samples in the platform dataset format (records.jsonl + images/ + knowledge.json).</summary>
+public static class SynthDatasetPublisher
+{
+    /// <summary>The platform knowledge entries of a KVG-Synth knowledge base (entity name as id and name, its text as description).</summary>
+    public static ImmutableArray<KnowledgeEntry> KnowledgeEntries(IReadOnlyDictionary<string, SynthKnowledgeEntry> knowledge)
+    {
+        ArgumentNullException.ThrowIfNull(knowledge);
+        return knowledge.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => new KnowledgeEntry(kv.Key, kv.Key, kv.Value.Text, [], []))
+            .ToImmutableArray();
+    }
+
+    /// <summary>
+    /// Exports <paramref name="samples"/> with <see cref="SynthExporter.ExportPlatform"/> into a scratch folder and uploads
+    /// every file under <paramref name="prefix"/>; <c>records.jsonl</c> is written last.
+    /// </summary>
+    public static async Task<PublishedDataset> PublishAsync(IArtifactStore store, string prefix, IEnumerable<SynthSample> samples,
+        IReadOnlyDictionary<string, SynthKnowledgeEntry> knowledge, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArtifactKey.ValidatePrefix(prefix);
+        var scratch = Path.Combine(Path.GetTempPath(), $"dp-dataset-{Guid.NewGuid():N}");
+        try
+        {
+            var count = SynthExporter.ExportPlatform(samples, knowledge, scratch);
+            var files = Directory.GetFiles(scratch, "*", SearchOption.AllDirectories)
+                .Select(f => Path.GetRelativePath(scratch, f).Replace(Path.DirectorySeparatorChar, '/'))
+                .OrderBy(f => f == SynthExporter.RecordsFile ? 1 : 0)
+                .ThenBy(f => f, StringComparer.Ordinal);
+            foreach (var relative in files)
+            {
+                await using var stream = File.OpenRead(Path.Combine(scratch, relative));
+                await store.PutAsync(ArtifactKey.Combine(prefix, relative), stream, new ArtifactWriteOptions
+                {
+                    ContentType = relative.EndsWith(".png", StringComparison.Ordinal) ? "image/png" : "application/json",
+                }, cancellationToken).ConfigureAwait(false);
+            }
+
+            return new PublishedDataset(ArtifactKey.Combine(prefix, SynthExporter.RecordsFile), count, KnowledgeEntries(knowledge));
+        }
+        finally
+        {
+            if (Directory.Exists(scratch))
+            {
+                Directory.Delete(scratch, recursive: true);
+            }
+        }
+    }
+}

@@ -25,7 +25,7 @@ public static class SynthDatasetPublisher
 
     /// <summary>
     /// Exports <paramref name="samples"/> with <see cref="SynthExporter.ExportPlatform"/> into a scratch folder and uploads
-    /// every file under <paramref name="prefix"/>; <c>records.jsonl</c> is written last.
+    /// it with <see cref="UploadFolderAsync"/>.
     /// </summary>
     public static async Task<PublishedDataset> PublishAsync(IArtifactStore store, string prefix, IEnumerable<SynthSample> samples,
         IReadOnlyDictionary<string, SynthKnowledgeEntry> knowledge, CancellationToken cancellationToken = default)
@@ -36,20 +36,8 @@ public static class SynthDatasetPublisher
         try
         {
             var count = SynthExporter.ExportPlatform(samples, knowledge, scratch);
-            var files = Directory.GetFiles(scratch, "*", SearchOption.AllDirectories)
-                .Select(f => Path.GetRelativePath(scratch, f).Replace(Path.DirectorySeparatorChar, '/'))
-                .OrderBy(f => f == SynthExporter.RecordsFile ? 1 : 0)
-                .ThenBy(f => f, StringComparer.Ordinal);
-            foreach (var relative in files)
-            {
-                await using var stream = File.OpenRead(Path.Combine(scratch, relative));
-                await store.PutAsync(ArtifactKey.Combine(prefix, relative), stream, new ArtifactWriteOptions
-                {
-                    ContentType = relative.EndsWith(".png", StringComparison.Ordinal) ? "image/png" : "application/json",
-                }, cancellationToken).ConfigureAwait(false);
-            }
-
-            return new PublishedDataset(ArtifactKey.Combine(prefix, SynthExporter.RecordsFile), count, KnowledgeEntries(knowledge));
+            var key = await UploadFolderAsync(store, prefix, scratch, cancellationToken).ConfigureAwait(false);
+            return new PublishedDataset(key, count, KnowledgeEntries(knowledge));
         }
         finally
         {
@@ -58,5 +46,34 @@ public static class SynthDatasetPublisher
                 Directory.Delete(scratch, recursive: true);
             }
         }
+    }
+
+    /// <summary>
+    /// Uploads a platform-format dataset folder under <paramref name="prefix"/>, <c>records.jsonl</c> last, and returns
+    /// the samples index key.
+    /// </summary>
+    public static async Task<string> UploadFolderAsync(IArtifactStore store, string prefix, string directory, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArtifactKey.ValidatePrefix(prefix);
+        if (!File.Exists(Path.Combine(directory, SynthExporter.RecordsFile)))
+        {
+            throw new FileNotFoundException($"'{directory}' has no {SynthExporter.RecordsFile}.", Path.Combine(directory, SynthExporter.RecordsFile));
+        }
+
+        var files = Directory.GetFiles(directory, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(directory, f).Replace(Path.DirectorySeparatorChar, '/'))
+            .OrderBy(f => f == SynthExporter.RecordsFile ? 1 : 0)
+            .ThenBy(f => f, StringComparer.Ordinal);
+        foreach (var relative in files)
+        {
+            await using var stream = File.OpenRead(Path.Combine(directory, relative));
+            await store.PutAsync(ArtifactKey.Combine(prefix, relative), stream, new ArtifactWriteOptions
+            {
+                ContentType = relative.EndsWith(".png", StringComparison.Ordinal) ? "image/png" : "application/json",
+            }, cancellationToken).ConfigureAwait(false);
+        }
+
+        return ArtifactKey.Combine(prefix, SynthExporter.RecordsFile);
     }
 }

@@ -14,13 +14,38 @@ public sealed record PublishedDataset(string SamplesIndexKey, int SampleCount, I
 /// <summary>Publishes KVG-Synth samples in the platform dataset format (records.jsonl + images/ + knowledge.json).</summary>
 public static class SynthDatasetPublisher
 {
-    /// <summary>The platform knowledge entries of a KVG-Synth knowledge base (entity name as id and name, its text as description).</summary>
+    /// <summary>
+    /// The platform knowledge entries of a KVG-Synth knowledge base: id <see cref="EntityId"/> of the name, the entity
+    /// name as name, its knowledge text as description.
+    /// </summary>
     public static ImmutableArray<KnowledgeEntry> KnowledgeEntries(IReadOnlyDictionary<string, SynthKnowledgeEntry> knowledge)
     {
         ArgumentNullException.ThrowIfNull(knowledge);
         return knowledge.OrderBy(kv => kv.Key, StringComparer.Ordinal)
-            .Select(kv => new KnowledgeEntry(kv.Key, kv.Key, kv.Value.Text, [], []))
+            .Select(kv => new KnowledgeEntry(EntityId(kv.Key), kv.Key, kv.Value.Text, [], []))
             .ToImmutableArray();
+    }
+
+    /// <summary>A platform entity id for an entity name: lowercase letters and digits, other runs as '-', at most 63 characters.</summary>
+    public static string EntityId(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var sb = new System.Text.StringBuilder(name.Length);
+        foreach (var ch in name.ToLowerInvariant())
+        {
+            if (ch is >= 'a' and <= 'z' or >= '0' and <= '9')
+            {
+                sb.Append(ch);
+            }
+            else if (sb.Length > 0 && sb[^1] != '-')
+            {
+                sb.Append('-');
+            }
+        }
+
+        var id = sb.ToString().TrimEnd('-');
+        id = id.Length > 63 ? id[..63].TrimEnd('-') : id;
+        return id.Length > 0 ? id : throw new ArgumentException($"Entity name '{name}' has no letter or digit.", nameof(name));
     }
 
     /// <summary>

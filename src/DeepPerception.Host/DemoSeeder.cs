@@ -92,6 +92,14 @@ public sealed class DemoSeeder(
         }
 
         var info = await dataset.GetAsync();
+        if (info.KnowledgeEntryCount == 0)
+        {
+            foreach (var entry in SynthDatasetPublisher.KnowledgeEntries(world.Knowledge))
+            {
+                await dataset.UpsertKnowledgeEntryAsync(entry);
+            }
+        }
+
         if (info.Versions.IsDefaultOrEmpty)
         {
             await PublishDatasetAsync(world, dataset, cancellationToken);
@@ -135,10 +143,6 @@ public sealed class DemoSeeder(
                 .Select(i => new DatasetValidationIssue(true, i.Kind.ToString(), i.ToString(), null))
                 .ToImmutableArray();
             await dataset.SetValidationReportAsync(version.Version, new DatasetValidationReport(validation.RecordCount, issues, DateTimeOffset.UtcNow));
-            foreach (var entry in SynthDatasetPublisher.KnowledgeEntries(world.Knowledge))
-            {
-                await dataset.UpsertKnowledgeEntryAsync(entry);
-            }
         }
         finally
         {

@@ -101,7 +101,8 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
 
             await reporter.DrainAsync().ConfigureAwait(false);
             await ArtifactFolders.UploadAsync(_store, context.OutputDir, spec.OutputKey, cancellationToken).ConfigureAwait(false);
-            var metrics = result.Metrics.Add("gpu_seconds", watch.Elapsed.TotalSeconds);
+            var metrics = result.Metrics.Add("gpu_seconds", watch.Elapsed.TotalSeconds)
+                .Add("resumed_from_step", resume?.GlobalStep(recipe) ?? 0);
             progress.Report(new JobProgress(result.TotalSteps, result.TotalSteps, metrics, null, "model uploaded"));
             return new JobOutcome(OutcomeKind.Succeeded, spec.OutputKey, metrics, watch.Elapsed.TotalSeconds, null);
         }
@@ -435,6 +436,11 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
     /// <summary>Where an attempt resumes: "{prefix}/{stage}/checkpoint-NNNNNN".</summary>
     internal sealed record ResumePoint(string Key, EngineStage Stage, string? GrpoBaseKey)
     {
+        /// <summary>The checkpoint's step counted over all stages of the recipe.</summary>
+        public int GlobalStep(EngineRecipe recipe) =>
+            (Stage == EngineStage.Grpo && recipe.Stages[0] == EngineStage.Sft ? recipe.SftSteps : 0)
+            + int.Parse(Key[(Key.LastIndexOf('-') + 1)..], NumberStyles.None, CultureInfo.InvariantCulture);
+
         public static ResumePoint Parse(string key, EngineRecipe recipe)
         {
             ArtifactKey.Validate(key);

@@ -94,6 +94,8 @@ public sealed class EngineFailoverTests
             Assert.True(done.State == WorkState.Succeeded, done.StatusMessage);
             Assert.True(done.Attempt >= 2);
             Assert.NotEqual(running.SiloId, done.SiloId);
+            Assert.True(done.Outcome!.Metrics["resumed_from_step"] >= 4, "the surviving attempt did not resume from a checkpoint");
+            Assert.Equal(0, reference.Outcome!.Metrics["resumed_from_step"]);
             foreach (var metric in new[] { "sft_loss", "sft_first_loss", "steps" })
             {
                 Assert.Equal(reference.Outcome!.Metrics[metric], done.Outcome!.Metrics[metric]);

@@ -75,6 +75,7 @@ public sealed class EngineGpuWorkRunnerTests(EngineFixture fixture) : IClassFixt
         Assert.Equal(OutcomeKind.Succeeded, outcome.Kind);
         var resumedFrom = int.Parse(reported![^6..], System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(resumedFrom + 1, resumedProgress.Reports.First(p => p.Message == "sft").Step);
+        Assert.Equal(resumedFrom, outcome.Metrics["resumed_from_step"]);
         foreach (var metric in new[] { "sft_loss", "sft_first_loss", "sft_steps", "loss", "steps" })
         {
             Assert.Equal(uninterrupted.Metrics[metric], outcome.Metrics[metric]);

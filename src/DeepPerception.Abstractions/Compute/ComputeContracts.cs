@@ -82,13 +82,21 @@ public enum WorkPriorityClass
 }
 
 /// <summary>Work to put in the queue.</summary>
+/// <param name="WorkKey">The work grain's key.</param>
+/// <param name="TenantId">The owning tenant.</param>
+/// <param name="Kind">Job or evaluation.</param>
+/// <param name="Method">The fine-tuning method (jobs only).</param>
+/// <param name="EstimatedGpuSeconds">The estimate used for the priority class.</param>
+/// <param name="Generation">Increases each time the same work is queued again after it ended (resume); a release of an
+/// older generation does not remove a newer one.</param>
 [GenerateSerializer, Immutable, Alias("dp.WorkItemRequest")]
 public sealed record WorkItemRequest(
     [property: Id(0)] string WorkKey,
     [property: Id(1)] string TenantId,
     [property: Id(2)] WorkKind Kind,
     [property: Id(3)] Models.FineTuneMethod? Method,
-    [property: Id(4)] double EstimatedGpuSeconds);
+    [property: Id(4)] double EstimatedGpuSeconds,
+    [property: Id(5)] int Generation = 0);
 
 /// <summary>Where a piece of work is in the scheduler.</summary>
 [GenerateSerializer, Alias("dp.WorkPlacementState")]
@@ -134,9 +142,9 @@ public interface IJobSchedulerGrain : IGrainWithStringKey
     [Alias("Enqueue")]
     Task<WorkPlacement> EnqueueAsync(WorkItemRequest request);
 
-    /// <summary>Forgets work that finished or was cancelled and schedules a dispatch pass.</summary>
+    /// <summary>Forgets work of the given generation (or older) that finished or was cancelled, then runs a pass.</summary>
     [Alias("Release"), OneWay]
-    Task ReleaseAsync(string workKey);
+    Task ReleaseAsync(string workKey, int generation);
 
     /// <summary>Runs a dispatch pass (also runs periodically).</summary>
     [Alias("Pump"), OneWay]
@@ -183,4 +191,8 @@ public interface IGpuWorkerGrain : IGrainWithStringKey
     /// <summary>Returns where this worker runs.</summary>
     [Alias("GetPlacement")]
     Task<WorkerPlacement> GetPlacementAsync();
+
+    /// <summary>Returns whether the attempt is still running (or reporting its outcome) on this silo.</summary>
+    [Alias("IsRunning")]
+    Task<bool> IsRunningAsync();
 }

@@ -42,6 +42,8 @@ internal sealed class GpuWorkerGrain(GpuWorkExecutor executor, ILocalSiloDetails
 
     Task<WorkerPlacement> IGpuWorkerGrain.GetPlacementAsync() => Task.FromResult(Placement);
 
+    Task<bool> IGpuWorkerGrain.IsRunningAsync() => Task.FromResult(executor.IsRunning(Key));
+
     private void KeepAliveWhileRunning()
     {
         _keepAlive ??= this.RegisterGrainTimer(() =>

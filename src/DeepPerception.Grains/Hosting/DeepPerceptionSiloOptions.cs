@@ -21,6 +21,12 @@ public sealed class DeepPerceptionSiloOptions
     /// <summary>How often the scheduler re-checks silos and the queue (default 5 s).</summary>
     public TimeSpan SchedulerPassInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How often the scheduler asks the GPU worker of each running attempt whether it still runs; an attempt that
+    /// stopped without reporting an outcome goes back to the queue and resumes from its checkpoint (default 30 s).
+    /// </summary>
+    public TimeSpan WorkerCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>SFT jobs estimated at or below this many GPU seconds are "short" (default 7200).</summary>
     public double ShortFineTuneMaxGpuSeconds { get; set; } = 7200;
 
@@ -45,6 +51,11 @@ public sealed class DeepPerceptionSiloOptions
         if (DeviceMemoryBytes < 0)
         {
             errors.Add($"{nameof(DeviceMemoryBytes)} must not be negative.");
+        }
+
+        if (WorkerCheckInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(WorkerCheckInterval)} must be positive.");
         }
 
         if (SchedulerPassInterval <= TimeSpan.Zero)

@@ -28,6 +28,9 @@ public sealed class QueuedWork
     /// <summary>The priority class.</summary>
     public WorkPriorityClass Priority { get; set; }
 
+    /// <summary>The generation (see <see cref="WorkItemRequest.Generation"/>).</summary>
+    public int Generation { get; set; }
+
     /// <summary>Arrival order (kept when work is re-queued).</summary>
     public long Sequence { get; set; }
 
@@ -100,9 +103,16 @@ public sealed class JobScheduler(SchedulerState state, SchedulerPolicy policy)
             throw new InvalidRequestException("Work needs a key and a tenant.");
         }
 
-        if (Find(request.WorkKey) is not null || state.Running.ContainsKey(request.WorkKey))
+        var known = Find(request.WorkKey) ?? (state.Running.TryGetValue(request.WorkKey, out var r) ? r.Work : null);
+        if (known is not null)
         {
-            return;
+            if (known.Generation >= request.Generation)
+            {
+                return;
+            }
+
+            // A newer generation replaces whatever is left of the old one.
+            Release(request.WorkKey);
         }
 
         state.Queue.Add(new QueuedWork
@@ -111,9 +121,17 @@ public sealed class JobScheduler(SchedulerState state, SchedulerPolicy policy)
             TenantId = request.TenantId,
             Kind = request.Kind,
             Priority = Classify(request),
+            Generation = request.Generation,
             Sequence = state.NextSequence++,
             EnqueuedAt = now,
         });
+    }
+
+    /// <summary>Forgets queued or running work of <paramref name="generation"/> or older; returns whether it was known.</summary>
+    public bool Release(string key, int generation)
+    {
+        var known = Find(key) ?? (state.Running.TryGetValue(key, out var running) ? running.Work : null);
+        return known is not null && known.Generation <= generation && Release(key);
     }
 
     /// <summary>Forgets queued or running work; returns whether it was known.</summary>

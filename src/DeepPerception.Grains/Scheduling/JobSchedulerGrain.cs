@@ -23,6 +23,7 @@ internal sealed partial class JobSchedulerGrain(
 {
     private readonly SchedulerPolicy _policy = new() { ShortFineTuneMaxGpuSeconds = options.Value.ShortFineTuneMaxGpuSeconds };
     private IReadOnlyList<SiloCapacity> _lastSilos = [];
+    private DateTimeOffset _lastWorkerCheck = DateTimeOffset.MinValue;
 
     private JobScheduler Scheduler => new(state.State, _policy);
 
@@ -41,9 +42,9 @@ internal sealed partial class JobSchedulerGrain(
         return Scheduler.Placement(request.WorkKey, _lastSilos);
     }
 
-    async Task IJobSchedulerGrain.ReleaseAsync(string workKey)
+    async Task IJobSchedulerGrain.ReleaseAsync(string workKey, int generation)
     {
-        if (Scheduler.Release(workKey))
+        if (Scheduler.Release(workKey, generation))
         {
             await state.WriteStateAsync();
             await PassAsync();
@@ -101,6 +102,21 @@ internal sealed partial class JobSchedulerGrain(
             }
         }
 
+        if (time.GetUtcNow() - _lastWorkerCheck >= options.Value.WorkerCheckInterval)
+        {
+            _lastWorkerCheck = time.GetUtcNow();
+            foreach (var running in state.State.Running.Values.ToList())
+            {
+                if (await WorkerStoppedAsync(running) && state.State.Running.TryGetValue(running.Work.Key, out var still)
+                    && still.Attempt == running.Attempt)
+                {
+                    scheduler.Requeue(running.Work.Key);
+                    changed = true;
+                    await InterruptAsync(running, "its GPU worker stopped without reporting an outcome");
+                }
+            }
+        }
+
         foreach (var decision in scheduler.Plan(_lastSilos))
         {
             changed = true;
@@ -133,6 +149,19 @@ internal sealed partial class JobSchedulerGrain(
         }
 
         await registry.ReportRunningWorkAsync(scheduler.RunningBySilo());
+    }
+
+    private async Task<bool> WorkerStoppedAsync(RunningWork work)
+    {
+        try
+        {
+            return !await GrainFactory.GetGrain<IGpuWorkerGrain>($"{work.Work.Key}/attempt-{work.Attempt}").IsRunningAsync();
+        }
+        catch (Exception ex)
+        {
+            LogInterruptFailed(ex, work.Work.Key);
+            return false;
+        }
     }
 
     private async Task InterruptAsync(RunningWork work, string reason)

@@ -106,7 +106,7 @@ internal sealed partial class EvaluationRunGrain(
 
         await SettleBudgetAsync();
         await state.WriteStateAsync();
-        Scheduler.ReleaseAsync(Key).Ignore();
+        Scheduler.ReleaseAsync(Key, 0).Ignore();
         return await StatusAsync();
     }
 
@@ -188,7 +188,7 @@ internal sealed partial class EvaluationRunGrain(
         s.Outcome = outcome;
         await SettleBudgetAsync();
         await state.WriteStateAsync();
-        Scheduler.ReleaseAsync(Key).Ignore();
+        Scheduler.ReleaseAsync(Key, 0).Ignore();
     }
 
     private async Task SettleBudgetAsync()

@@ -143,7 +143,7 @@ internal sealed partial class FineTuneJobGrain(
 
         await SettleBudgetAsync();
         await state.WriteStateAsync();
-        Scheduler.ReleaseAsync(Key).Ignore();
+        Scheduler.ReleaseAsync(Key, state.State.Resumes).Ignore();
         var status = await StatusAsync();
         _observers.Notify(o => o.OnStatusChanged(status));
         return status;
@@ -175,7 +175,7 @@ internal sealed partial class FineTuneJobGrain(
         Life.Requeue(time.GetUtcNow());
         await state.WriteStateAsync();
         await Scheduler.EnqueueAsync(new WorkItemRequest(Key, tenantId, WorkKind.FineTune, s.Request.Recipe.Method,
-            s.Request.EstimatedGpuSeconds));
+            s.Request.EstimatedGpuSeconds, s.Resumes));
         return await StatusAsync();
     }
 
@@ -295,7 +295,7 @@ internal sealed partial class FineTuneJobGrain(
         s.Outcome = outcome;
         await SettleBudgetAsync();
         await state.WriteStateAsync();
-        Scheduler.ReleaseAsync(Key).Ignore();
+        Scheduler.ReleaseAsync(Key, state.State.Resumes).Ignore();
         await NotifyStatusAsync();
     }
 

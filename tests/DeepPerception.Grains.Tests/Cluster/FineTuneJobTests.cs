@@ -124,6 +124,11 @@ public sealed class FineTuneJobTests(SharedClusterFixture fixture)
         pause.Release();
 
         var final = await PlatformCluster.Within(observer.Finished.Task);
+        // Observer notifications are one-way messages and may arrive in any order; wait (bounded) for the rest.
+        for (var i = 0; i < 400 && !(observer.Progress.Any(p => p.Step == 8) && observer.Statuses.Any(s => s.Phase == "running(SFT)")); i++)
+        {
+            await Task.Delay(50);
+        }
 
         Assert.Equal(WorkState.Succeeded, final.State);
         Assert.Contains(observer.Progress, p => p.Step == 8);

@@ -1,6 +1,8 @@
 using DeepPerception.Abstractions;
 using DeepPerception.Abstractions.Compute;
 using DeepPerception.Abstractions.Work;
+using DeepPerception.Grains.Gpu;
+using Microsoft.Extensions.DependencyInjection;
 using DeepPerception.Grains.Tests.Infrastructure;
 using DeepPerception.Storage;
 
@@ -48,6 +50,27 @@ public sealed class GpuFailoverTests
             await p.Artifacts.GetTextAsync(done.Outcome.OutputCheckpointKey!));
         Assert.Contains(TestRunnerControl.StepsOf("kill/job"), s => s.Silo == survivor.Name && s.Step == 9);
         Assert.DoesNotContain(TestRunnerControl.StepsOf("kill/job"), s => s.Silo == survivor.Name && s.Step < 9);
+    }
+
+    [Fact]
+    public async Task An_attempt_that_stops_without_reporting_is_requeued_and_resumes_from_its_checkpoint()
+    {
+        await using var p = await PlatformCluster.StartAsync(3);
+        var setup = await p.CreateTenantAsync("vanish");
+        var pause = TestRunnerControl.PauseAt("vanish/job", 6);
+        await p.Client.GetGrain<IFineTuneJobGrain>("vanish/job").SubmitAsync(PlatformCluster.Request(setup));
+        await PlatformCluster.Within(pause.Reached);
+        var running = await p.WaitForJobAsync("vanish/job", s => s.LastCheckpointKey is not null);
+
+        // The run disappears on its silo without a word to the job (as after a runner crash in the executor).
+        p.SiloById(running.SiloId!).ServiceProvider.GetRequiredService<GpuWorkExecutor>().Cancel("vanish/job/attempt-1");
+        var done = await p.WaitForJobAsync("vanish/job", s => s.State is WorkState.Succeeded or WorkState.Failed);
+        pause.Release();
+
+        Assert.Equal(WorkState.Succeeded, done.State);
+        Assert.Equal(2, done.Attempt);
+        Assert.Equal(5, done.Outcome!.Metrics["first_step_this_attempt"]);
+        Assert.Equal(FineTuneJobTests.Expected(42, 12), done.Outcome.Metrics["final_value"]);
     }
 
     [Fact]

@@ -61,6 +61,7 @@ public sealed class PlatformCluster : IAsyncDisposable
                 o.DeviceMemoryBytes = gpu ? 8L << 30 : 0;
                 o.MaxConcurrentWork = 2;
                 o.SchedulerPassInterval = TimeSpan.FromMilliseconds(200);
+                o.WorkerCheckInterval = TimeSpan.FromMilliseconds(500);
             });
             silo.AddFileGrainStorage(PlatformStorage.Name, o =>
             {
@@ -130,7 +131,10 @@ public sealed class PlatformCluster : IAsyncDisposable
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Job {jobKey} did not reach the expected state; last status: {status.State} '{status.StatusMessage}'.");
+                throw new TimeoutException(
+                    $"Job {jobKey} did not reach the expected state; last status: {status.State} attempt {status.Attempt} " +
+                    $"'{status.StatusMessage}', last progress step {status.LatestProgress?.Step}, checkpoint " +
+                    $"'{status.LastCheckpointKey}', runner steps [{string.Join(", ", TestRunnerControl.StepsOf(jobKey).Select(s => $"{s.Silo}:{s.Step}"))}].");
             }
 
             await Task.Delay(50);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using DeepPerception.Abstractions.Datasets;
 using DeepPerception.Abstractions.Models;
 using DeepPerception.Abstractions.Tenancy;
+using DeepPerception.Abstractions.Work;
 using DeepPerception.Grains.Gpu;
 using DeepPerception.Host;
 using DeepPerception.Storage;
@@ -59,6 +60,34 @@ public sealed class HostTests : IDisposable
         Assert.True(silo.GetProperty("acceptsWork").GetBoolean());
         Assert.Equal(0, status.RootElement.GetProperty("queue").GetProperty("queued").GetArrayLength());
         Assert.True(status.RootElement.GetProperty("demo").GetProperty("ready").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_fine_tune_of_the_demo_model_on_the_demo_dataset_succeeds()
+    {
+        await using var factory = CreateFactory();
+        using var client = factory.CreateClient();
+        await WaitUntilReadyAsync(client);
+        var grains = factory.Services.GetRequiredService<IGrainFactory>();
+
+        var recipe = new TrainingRecipe(FineTuneMethod.Sft, 4, 1e-3, 2, 2, 1,
+            System.Collections.Immutable.ImmutableDictionary<string, string>.Empty.Add("max_pixels", "12544"));
+        var job = grains.GetGrain<IFineTuneJobGrain>($"{DemoSeeder.TenantId}/first-job");
+        await job.SubmitAsync(new FineTuneRequest(DemoSeeder.ModelId, null, DemoSeeder.DatasetId, 1, recipe, 60));
+
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        FineTuneJobStatus status;
+        while ((status = await job.GetStatusAsync()).State is WorkState.Queued or WorkState.Running)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"The job did not finish: {status.State} '{status.StatusMessage}'.");
+            await Task.Delay(100);
+        }
+
+        Assert.True(status.State == WorkState.Succeeded, status.StatusMessage);
+        Assert.NotNull(status.ResultModelVersion);
+        Assert.Equal(4, status.Outcome!.Metrics["steps"]);
+        var version = await grains.GetGrain<IModelGrain>($"{DemoSeeder.TenantId}/{DemoSeeder.ModelId}").GetVersionAsync(status.ResultModelVersion!.Value);
+        Assert.True(await ArtifactFolders.IsCompleteAsync(factory.Services.GetRequiredService<IArtifactStore>(), version.CheckpointKey));
     }
 
     [Fact]

@@ -1,0 +1,50 @@
+using DeepPerception.Grains.Gpu;
+using DeepPerception.ML.Runtime;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using static TorchSharp.torch;
+
+namespace Orleans.Hosting;
+
+/// <summary>Registers the ML engine as the GPU silo's work runner.</summary>
+public static class EngineGpuWorkerExtensions
+{
+    /// <summary>
+    /// Adds one <see cref="DeviceWorker"/> per silo (a singleton: all tensor work of the silo runs on its thread) and
+    /// <see cref="EngineGpuWorkRunner"/> as the <see cref="IGpuWorkRunner"/>. The silo also needs an
+    /// <c>IArtifactStore</c> and the GPU role (<c>AddDeepPerceptionSilo(o =&gt; o.Gpu = true)</c>).
+    /// </summary>
+    /// <exception cref="OptionsValidationException">The options are not valid.</exception>
+    public static ISiloBuilder AddEngineGpuWorker(this ISiloBuilder builder, Action<EngineGpuWorkerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddEngineGpuWorker(configure);
+        return builder;
+    }
+
+    /// <inheritdoc cref="AddEngineGpuWorker(ISiloBuilder, Action{EngineGpuWorkerOptions}?)"/>
+    public static IServiceCollection AddEngineGpuWorker(this IServiceCollection services, Action<EngineGpuWorkerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = new EngineGpuWorkerOptions();
+        configure?.Invoke(options);
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(nameof(EngineGpuWorkerOptions), typeof(EngineGpuWorkerOptions), errors);
+        }
+
+        services.AddSingleton(Options.Create(options));
+        services.TryAddSingleton(_ => new DeviceWorker(ResolveDevice(options.Device), options.Threads, "gpu-silo-device"));
+        services.AddSingleton<IGpuWorkRunner, EngineGpuWorkRunner>();
+        return services;
+    }
+
+    private static Device ResolveDevice(string name) => name switch
+    {
+        "cpu" => CPU,
+        "cuda" => CUDA,
+        _ => cuda.is_available() ? CUDA : CPU,
+    };
+}

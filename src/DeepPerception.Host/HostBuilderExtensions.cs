@@ -1,0 +1,128 @@
+using DeepPerception.Grains.Hosting;
+using DeepPerception.Host;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Composes the one-process DeepPerception host.</summary>
+public static class HostBuilderExtensions
+{
+    /// <summary>Tag of the readiness checks.</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>
+    /// Everything the host needs: options, structured logs, the Orleans silo with all roles (control and GPU, with the
+    /// engine runner), embedded storage under the data folder, OpenTelemetry, health checks and the demo seeder.
+    /// </summary>
+    public static WebApplicationBuilder AddDeepPerceptionHost(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Configuration.GetSection(DeepPerceptionHostOptions.Section).Get<DeepPerceptionHostOptions>()
+                      ?? new DeepPerceptionHostOptions();
+        builder.Services.AddSingleton(options);
+        builder.AddStructuredLogging();
+        builder.AddEmbeddedPlatform(options);
+        builder.AddPlatformTelemetry();
+        builder.Services.AddSingleton<DemoSeedState>();
+        builder.Services.AddHealthChecks()
+            .AddCheck<ClusterReadyHealthCheck>("cluster", tags: [ReadyTag])
+            .AddCheck<DemoSeedHealthCheck>("demo", tags: [ReadyTag]);
+        if (options.SeedDemo)
+        {
+            builder.Services.AddHostedService<DemoSeeder>();
+        }
+
+        return builder;
+    }
+
+    /// <summary>JSON console logs with scopes (one object per line) unless configured otherwise.</summary>
+    public static WebApplicationBuilder AddStructuredLogging(this WebApplicationBuilder builder)
+    {
+        builder.Logging.AddJsonConsole(o =>
+        {
+            o.IncludeScopes = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// The embedded platform: a localhost-clustered silo hosting control-plane grains and GPU work (engine runner on
+    /// one device worker), file grain storage and the file-system artifact store under the data folder.
+    /// </summary>
+    public static WebApplicationBuilder AddEmbeddedPlatform(this WebApplicationBuilder builder, DeepPerceptionHostOptions options)
+    {
+        Directory.CreateDirectory(options.DataRoot);
+        builder.Services.AddFileSystemArtifactStore(o => o.RootDirectory = options.ArtifactsDirectory);
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: "deepperception", clusterId: options.ClusterId);
+            silo.AddDeepPerceptionSilo(o =>
+            {
+                o.Control = true;
+                o.Gpu = true;
+                o.DeviceName = DescribeDevice(options.Device);
+                o.MaxConcurrentWork = 1;
+            });
+            silo.AddFileGrainStorage(PlatformStorage.Name, o => o.RootDirectory = options.GrainsDirectory);
+            silo.AddEngineGpuWorker(o =>
+            {
+                o.WorkDirectory = options.WorkDirectory;
+                o.Device = options.Device;
+            });
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// OpenTelemetry tracing (ASP.NET Core, Orleans) and metrics (ASP.NET Core, Orleans); the OTLP exporter is added
+    /// when <c>OpenTelemetry:OtlpEndpoint</c> or <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+    /// </summary>
+    public static WebApplicationBuilder AddPlatformTelemetry(this WebApplicationBuilder builder)
+    {
+        var serviceName = builder.Configuration["OpenTelemetry:ServiceName"] is { Length: > 0 } name ? name : "deepperception-host";
+        var endpoint = builder.Configuration["OpenTelemetry:OtlpEndpoint"] is { Length: > 0 } e ? e : builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        var otlp = !string.IsNullOrWhiteSpace(endpoint);
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(serviceName))
+            .WithTracing(t =>
+            {
+                t.AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/health"))
+                    .AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application");
+                if (otlp)
+                {
+                    t.AddOtlpExporter(o => o.Endpoint = new Uri(endpoint!));
+                }
+            })
+            .WithMetrics(m =>
+            {
+                m.AddAspNetCoreInstrumentation().AddMeter("Microsoft.Orleans");
+                if (otlp)
+                {
+                    m.AddOtlpExporter(o => o.Endpoint = new Uri(endpoint!));
+                }
+            });
+        return builder;
+    }
+
+    /// <summary><c>/health/live</c> (the process answers) and <c>/health/ready</c> (cluster up, demo content ready).</summary>
+    public static WebApplication MapDeepPerceptionHealth(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
+        return app;
+    }
+
+    private static string DescribeDevice(string device) => device switch
+    {
+        "cpu" => "cpu",
+        "cuda" => "cuda",
+        _ => TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu",
+    };
+}

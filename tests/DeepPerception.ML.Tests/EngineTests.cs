@@ -13,17 +13,7 @@ public sealed class EngineTests : IDisposable
 
     public void Dispose() => Directory.Delete(_tmp, recursive: true);
 
-    private static PromptInput Case(GoldenCase gc)
-    {
-        var ids = gc.Longs("input_ids");
-        if (!gc.Has("pixel_values"))
-        {
-            return new PromptInput(ids, null, []);
-        }
-
-        var g = gc.Longs("image_grid_thw");
-        return new PromptInput(ids, gc.Float("pixel_values"), [new ImageGrid((int)g[0], (int)g[1], (int)g[2])]);
-    }
+    private static PromptInput Case(GoldenCase gc) => gc.Prompt();
 
     [Fact]
     public void Left_padded_batch_generates_what_each_prompt_generates_alone()

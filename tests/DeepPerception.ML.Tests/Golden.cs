@@ -61,6 +61,19 @@ internal sealed class GoldenCase : IDisposable
 
     public long[] Longs(string name) => _reader.ReadInt64(name);
 
+    /// <summary>The case's prompt: ids, pixel rows and image grids (none for the text-only case).</summary>
+    public PromptInput Prompt()
+    {
+        var ids = Longs("input_ids");
+        if (!Has("pixel_values"))
+        {
+            return new PromptInput(ids, null, []);
+        }
+
+        var g = Longs("image_grid_thw");
+        return new PromptInput(ids, Float("pixel_values"), [new ImageGrid((int)g[0], (int)g[1], (int)g[2])]);
+    }
+
     public void Dispose() => _reader.Dispose();
 
     public static double MaxAbs(Tensor a, Tensor b)

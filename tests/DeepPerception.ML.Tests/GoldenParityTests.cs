@@ -36,14 +36,9 @@ public sealed class GoldenParityTests
         using var gc = new GoldenCase(caseName);
         using var _ = no_grad();
         var inputIds = gc.Long("input_ids");
-        Tensor? pixels = null;
-        var grids = new List<ImageGrid>();
-        if (gc.Has("pixel_values"))
-        {
-            pixels = gc.Float("pixel_values");
-            var g = gc.Longs("image_grid_thw");
-            grids.Add(new ImageGrid((int)g[0], (int)g[1], (int)g[2]));
-        }
+        var prompt = gc.Prompt();
+        var pixels = prompt.PixelValues;
+        var grids = prompt.Grids;
 
         // M-RoPE ids and deltas
         var (positions, deltas) = model.PositionIds(inputIds, null, grids);
@@ -95,14 +90,9 @@ public sealed class GoldenParityTests
         using var gc = new GoldenCase(caseName);
         using var _ = no_grad();
         var inputIds = gc.Long("input_ids");
-        Tensor? pixels = null;
-        var grids = new List<ImageGrid>();
-        if (gc.Has("pixel_values"))
-        {
-            pixels = gc.Float("pixel_values");
-            var g = gc.Longs("image_grid_thw");
-            grids.Add(new ImageGrid((int)g[0], (int)g[1], (int)g[2]));
-        }
+        var prompt = gc.Prompt();
+        var pixels = prompt.PixelValues;
+        var grids = prompt.Grids;
 
         var l = inputIds.shape[1];
         using var cache = new KvCache(model.Config, 1, l + 8, CPU, ScalarType.Float32);
@@ -121,7 +111,7 @@ public sealed class GoldenParityTests
         var generated = gc.Longs("generated_ids");
         var result = Generation.Generate(model, new GenerationRequest
         {
-            Prompts = [new PromptInput(inputIds.data<long>().ToArray(), pixels, grids)],
+            Prompts = [prompt],
             Options = new GenerationOptions { MaxNewTokens = generated.Length, StopTokenIds = [] },
         });
         Assert.Equal(generated, result.Sequences[0].Tokens.Select(t => (long)t).ToArray());

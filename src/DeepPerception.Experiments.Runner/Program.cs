@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using DeepPerception.Experiments;
 
-// Usage: kvg-synth [--quick|--medium|--full] [--out DIR] [--threads N] [--seed N] [--continuous-iou]
+// Usage: kvg-synth [--quick|--medium|--full] [--out DIR] [--threads N] [--seed N] [--continuous-iou|--thresholded-iou]
+//                  [--base-epochs N] [--sft-epochs N] [--grpo-steps N] [--grpo-lr X]
 if (args.Length == 0 || args[0] != "kvg-synth")
 {
-    Console.Error.WriteLine("usage: DeepPerception.Experiments.Runner kvg-synth [--quick|--medium|--full] [--out DIR] [--threads N] [--seed N] [--continuous-iou|--thresholded-iou]");
+    Console.Error.WriteLine("usage: DeepPerception.Experiments.Runner kvg-synth [--quick|--medium|--full] [--out DIR] [--threads N] [--seed N] [--continuous-iou|--thresholded-iou] [--base-epochs N] [--sft-epochs N] [--grpo-steps N] [--grpo-lr X]");
     return 2;
 }
 
@@ -13,6 +14,9 @@ var output = "kvg-synth-run";
 int? threads = null;
 int? seed = null;
 bool? continuous = null;
+int? baseEpochs = null, sftEpochs = null, grpoSteps = null;
+double? grpoLr = null;
+static int Int(string s) => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture);
 for (var i = 1; i < args.Length; i++)
 {
     switch (args[i])
@@ -23,8 +27,12 @@ for (var i = 1; i < args.Length; i++)
         case "--continuous-iou": continuous = true; break;
         case "--thresholded-iou": continuous = false; break;
         case "--out" when i + 1 < args.Length: output = args[++i]; break;
-        case "--threads" when i + 1 < args.Length: threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
-        case "--seed" when i + 1 < args.Length: seed = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--threads" when i + 1 < args.Length: threads = Int(args[++i]); break;
+        case "--seed" when i + 1 < args.Length: seed = Int(args[++i]); break;
+        case "--base-epochs" when i + 1 < args.Length: baseEpochs = Int(args[++i]); break;
+        case "--sft-epochs" when i + 1 < args.Length: sftEpochs = Int(args[++i]); break;
+        case "--grpo-steps" when i + 1 < args.Length: grpoSteps = Int(args[++i]); break;
+        case "--grpo-lr" when i + 1 < args.Length: grpoLr = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
         default:
             Console.Error.WriteLine($"unknown or incomplete argument '{args[i]}'");
             return 2;
@@ -42,6 +50,11 @@ options = options with
     Threads = threads ?? options.Threads,
     Seed = seed ?? options.Seed,
     ContinuousIouReward = continuous ?? options.ContinuousIouReward,
+    Base = options.Base with { Epochs = baseEpochs ?? options.Base.Epochs },
+    Sft = options.Sft with { Epochs = sftEpochs ?? options.Sft.Epochs },
+    GrpoMaxSteps = grpoSteps ?? options.GrpoMaxSteps,
+    GrpoEpochs = grpoSteps is int n ? Math.Max(options.GrpoEpochs, n) : options.GrpoEpochs,
+    GrpoLearningRate = grpoLr ?? options.GrpoLearningRate,
 };
 
 var clock = Stopwatch.StartNew();

@@ -32,8 +32,11 @@ public sealed record ExperimentOptions
     /// <summary>Seed of the world, the splits, the tokenizer corpus, weight init and training order.</summary>
     public int Seed { get; init; } = 7;
 
-    /// <summary>Intra-op threads of the device worker.</summary>
-    public int Threads { get; init; } = 2;
+    /// <summary>
+    /// Intra-op threads of the device worker. One by default: on a shared, loaded CPU two intra-op threads were about ten
+    /// times slower per step than one (the threads wait on each other at every small kernel).
+    /// </summary>
+    public int Threads { get; init; } = 1;
 
     /// <summary>KVG-Synth image options (canvas size, entities per image).</summary>
     public SynthOptions Synth { get; init; } = new()
@@ -145,19 +148,19 @@ public sealed record ExperimentOptions
         MaxPixels = 112 * 112,
         VocabSize = 640,
         Model = new ModelShape(96, 256, 2, 4, 2, 48, 1, 2),
-        TrainSamples = 96,
-        RlCandidates = 24,
-        TestSamples = 30,
-        ShapeSamples = 96,
+        TrainSamples = 400,
+        RlCandidates = 32,
+        TestSamples = 40,
+        ShapeSamples = 480,
         KnowledgePerEntity = 1,
         KnowledgeReplay = 0.1,
-        Base = new StageOptions(2, 3e-3, 8),
-        Sft = new StageOptions(10, 3e-3, 8),
+        Base = new StageOptions(2, 4e-3, 8),
+        Sft = new StageOptions(6, 4e-3, 8),
         Generations = 4,
         GrpoPromptsPerStep = 2,
-        GrpoEpochs = 1,
-        GrpoMaxSteps = 6,
-        GrpoLearningRate = 1e-4,
+        GrpoEpochs = 8,
+        GrpoMaxSteps = 16,
+        GrpoLearningRate = 3e-4,
         ContinuousIouReward = true,
         MaxCotTokens = 160,
         EvalBatchSize = 10,

@@ -2,10 +2,10 @@ using System.Diagnostics;
 using DeepPerception.Experiments;
 
 // Usage: kvg-synth [--quick|--medium|--full] [--out DIR] [--threads N] [--seed N] [--continuous-iou|--thresholded-iou]
-//                  [--base-epochs N] [--sft-epochs N] [--grpo-steps N] [--grpo-lr X]
+//                  [--base-epochs N] [--sft-epochs N] [--grpo-steps N] [--grpo-lr X] [--shapes N]
 if (args.Length == 0 || args[0] != "kvg-synth")
 {
-    Console.Error.WriteLine("usage: DeepPerception.Experiments.Runner kvg-synth [--quick|--medium|--full] [--out DIR] [--threads N] [--seed N] [--continuous-iou|--thresholded-iou] [--base-epochs N] [--sft-epochs N] [--grpo-steps N] [--grpo-lr X]");
+    Console.Error.WriteLine("usage: DeepPerception.Experiments.Runner kvg-synth [--quick|--medium|--full] [--out DIR] [--threads N] [--seed N] [--continuous-iou|--thresholded-iou] [--base-epochs N] [--sft-epochs N] [--grpo-steps N] [--grpo-lr X] [--shapes N]");
     return 2;
 }
 
@@ -14,7 +14,7 @@ var output = "kvg-synth-run";
 int? threads = null;
 int? seed = null;
 bool? continuous = null;
-int? baseEpochs = null, sftEpochs = null, grpoSteps = null;
+int? baseEpochs = null, sftEpochs = null, grpoSteps = null, shapes = null;
 double? grpoLr = null;
 static int Int(string s) => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture);
 for (var i = 1; i < args.Length; i++)
@@ -32,6 +32,7 @@ for (var i = 1; i < args.Length; i++)
         case "--base-epochs" when i + 1 < args.Length: baseEpochs = Int(args[++i]); break;
         case "--sft-epochs" when i + 1 < args.Length: sftEpochs = Int(args[++i]); break;
         case "--grpo-steps" when i + 1 < args.Length: grpoSteps = Int(args[++i]); break;
+        case "--shapes" when i + 1 < args.Length: shapes = Int(args[++i]); break;
         case "--grpo-lr" when i + 1 < args.Length: grpoLr = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
         default:
             Console.Error.WriteLine($"unknown or incomplete argument '{args[i]}'");
@@ -53,6 +54,7 @@ options = options with
     Base = options.Base with { Epochs = baseEpochs ?? options.Base.Epochs },
     Sft = options.Sft with { Epochs = sftEpochs ?? options.Sft.Epochs },
     GrpoMaxSteps = grpoSteps ?? options.GrpoMaxSteps,
+    ShapeSamples = shapes ?? options.ShapeSamples,
     GrpoEpochs = grpoSteps is int n ? Math.Max(options.GrpoEpochs, n) : options.GrpoEpochs,
     GrpoLearningRate = grpoLr ?? options.GrpoLearningRate,
 };

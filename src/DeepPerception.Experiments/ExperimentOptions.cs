@@ -1,0 +1,188 @@
+using DeepPerception.Data.Synth;
+
+namespace DeepPerception.Experiments;
+
+/// <summary>The shape of the miniature Qwen2-VL trained from scratch by the experiment.</summary>
+/// <param name="Hidden">Decoder width.</param>
+/// <param name="Intermediate">SwiGLU hidden width.</param>
+/// <param name="Layers">Decoder layers.</param>
+/// <param name="Heads">Query heads.</param>
+/// <param name="KvHeads">Key/value heads.</param>
+/// <param name="VisionEmbed">ViT width.</param>
+/// <param name="VisionDepth">ViT blocks.</param>
+/// <param name="VisionHeads">ViT heads.</param>
+public sealed record ModelShape(int Hidden, int Intermediate, int Layers, int Heads, int KvHeads, int VisionEmbed, int VisionDepth, int VisionHeads);
+
+/// <summary>Settings of one SFT stage.</summary>
+/// <param name="Epochs">Passes over the stage's data.</param>
+/// <param name="LearningRate">Peak learning rate (cosine schedule, 10 % warm-up).</param>
+/// <param name="BatchSize">Examples per optimizer step.</param>
+public sealed record StageOptions(int Epochs, double LearningRate, int BatchSize);
+
+/// <summary>
+/// Settings of <see cref="KvgSynthExperiment"/>: data sizes, the model shape, each stage's schedule, GRPO and the
+/// evaluation. <see cref="Quick"/> is sized for tests, <see cref="Medium"/> for a run of about half an hour and
+/// <see cref="Full"/> for about 90 minutes on two CPU cores.
+/// </summary>
+public sealed record ExperimentOptions
+{
+    /// <summary>Folder that receives the checkpoints, metrics, predictions and <c>results.json</c>.</summary>
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>Seed of the world, the splits, the tokenizer corpus, weight init and training order.</summary>
+    public int Seed { get; init; } = 7;
+
+    /// <summary>
+    /// Intra-op threads of the device worker. One by default: on a shared, loaded CPU two intra-op threads were about ten
+    /// times slower per step than one (the threads wait on each other at every small kernel).
+    /// </summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>KVG-Synth image options (canvas size, entities per image).</summary>
+    public SynthOptions Synth { get; init; } = new()
+    {
+        MaxCanvas = 280, MaxEntities = 3, Layouts = [SynthLayout.HorizontalConcat, SynthLayout.VerticalConcat, SynthLayout.Grid],
+    };
+
+    /// <summary>Image resolution cap of the processor (pixels); 140² gives at most 25 merged image tokens.</summary>
+    public int MaxPixels { get; init; } = 140 * 140;
+
+    /// <summary>Size of the trained byte-level BPE vocabulary (including the special tokens).</summary>
+    public int VocabSize { get; init; } = 1024;
+
+    /// <summary>The model shape.</summary>
+    public ModelShape Model { get; init; } = new(128, 384, 2, 4, 2, 64, 1, 2);
+
+    /// <summary>Seen-domain training samples of the SFT stages (direct and CoT get the same samples).</summary>
+    public int TrainSamples { get; init; } = 480;
+
+    /// <summary>Further seen-domain samples screened for RL (never used by SFT).</summary>
+    public int RlCandidates { get; init; } = 64;
+
+    /// <summary>Test samples (all ten domains, round robin).</summary>
+    public int TestSamples { get; init; } = 150;
+
+    /// <summary>Shape-grounding samples of the base stage.</summary>
+    public int ShapeSamples { get; init; } = 400;
+
+    /// <summary>Knowledge question/answer pairs per entity in the base stage (up to 3 phrasings).</summary>
+    public int KnowledgePerEntity { get; init; } = 1;
+
+    /// <summary>
+    /// Knowledge examples mixed into each post-training SFT stage (the same for direct and CoT), as a share of the
+    /// stage's grounding examples; keeps the knowledge of unseen entities from being overwritten.
+    /// </summary>
+    public double KnowledgeReplay { get; init; } = 0.25;
+
+    /// <summary>Base (pre-training stand-in) schedule.</summary>
+    public StageOptions Base { get; init; } = new(3, 3e-3, 8);
+
+    /// <summary>Direct and CoT SFT schedule (identical for both).</summary>
+    public StageOptions Sft { get; init; } = new(3, 3e-3, 8);
+
+    /// <summary>GRPO group size G.</summary>
+    public int Generations { get; init; } = 4;
+
+    /// <summary>GRPO prompts per optimizer step.</summary>
+    public int GrpoPromptsPerStep { get; init; } = 4;
+
+    /// <summary>GRPO passes over the filtered prompts.</summary>
+    public int GrpoEpochs { get; init; } = 2;
+
+    /// <summary>When positive, caps the GRPO steps.</summary>
+    public int GrpoMaxSteps { get; init; } = 20;
+
+    /// <summary>GRPO learning rate (linear decay).</summary>
+    public double GrpoLearningRate { get; init; } = 1e-4;
+
+    /// <summary>GRPO KL coefficient β.</summary>
+    public double GrpoBeta { get; init; } = 0.04;
+
+    /// <summary>GRPO rollout temperature.</summary>
+    public double GrpoTemperature { get; init; } = 1.0;
+
+    /// <summary>Use the continuous IoU reward (IoU itself) instead of the paper's thresholded one.</summary>
+    public bool ContinuousIouReward { get; init; }
+
+    /// <summary>Threshold of the thresholded IoU reward (paper: 0.8).</summary>
+    public double IouRewardThreshold { get; init; } = 0.8;
+
+    /// <summary>Maximum new tokens of CoT completions (evaluation, filtering and rollouts).</summary>
+    public int MaxCotTokens { get; init; } = 200;
+
+    /// <summary>Maximum new tokens of direct answers.</summary>
+    public int MaxDirectTokens { get; init; } = 48;
+
+    /// <summary>Evaluation batch size.</summary>
+    public int EvalBatchSize { get; init; } = 8;
+
+    /// <summary>Trials of the uniform random-box baseline.</summary>
+    public int RandomBoxTrials { get; init; } = 200;
+
+    /// <summary>Checks the settings; throws <see cref="ArgumentException"/> naming the bad one.</summary>
+    public ExperimentOptions Validate()
+    {
+        if (string.IsNullOrWhiteSpace(OutputDirectory)) throw new ArgumentException("OutputDirectory is required.", nameof(OutputDirectory));
+        if (Threads < 1) throw new ArgumentException($"Threads must be at least 1 (got {Threads}).", nameof(Threads));
+        if (TrainSamples < Sft.BatchSize) throw new ArgumentException($"TrainSamples ({TrainSamples}) must hold one SFT batch ({Sft.BatchSize}).", nameof(TrainSamples));
+        if (TestSamples < SynthDomains.All.Count) throw new ArgumentException($"TestSamples ({TestSamples}) must cover the {SynthDomains.All.Count} domains.", nameof(TestSamples));
+        if (RlCandidates < GrpoPromptsPerStep) throw new ArgumentException($"RlCandidates ({RlCandidates}) must hold one GRPO step ({GrpoPromptsPerStep}).", nameof(RlCandidates));
+        if (Generations < 2) throw new ArgumentException($"Generations must be at least 2 (got {Generations}).", nameof(Generations));
+        if (KnowledgePerEntity is < 1 or > 3) throw new ArgumentException($"KnowledgePerEntity must be 1..3 (got {KnowledgePerEntity}).", nameof(KnowledgePerEntity));
+        if (KnowledgeReplay < 0) throw new ArgumentException($"KnowledgeReplay must not be negative (got {KnowledgeReplay}).", nameof(KnowledgeReplay));
+        if (Model.Hidden % Model.Heads != 0 || Model.Hidden / Model.Heads % 2 != 0)
+            throw new ArgumentException($"Model.Hidden ({Model.Hidden}) must split into {Model.Heads} heads of even size.", nameof(Model));
+        if (Model.VisionEmbed % Model.VisionHeads != 0)
+            throw new ArgumentException($"Model.VisionEmbed ({Model.VisionEmbed}) must be divisible by Model.VisionHeads ({Model.VisionHeads}).", nameof(Model));
+        if (MaxPixels < 56 * 56) throw new ArgumentException($"MaxPixels must be at least {56 * 56} (got {MaxPixels}).", nameof(MaxPixels));
+        Synth.Validate();
+        return this;
+    }
+
+    /// <summary>A few minutes on two loaded cores: tiny model, small sets; shows learning, not the paper's gaps.</summary>
+    public static ExperimentOptions Quick(string outputDirectory) => new()
+    {
+        OutputDirectory = outputDirectory,
+        Threads = 1,
+        Synth = new SynthOptions { MinCanvas = 224, MaxCanvas = 224, MinEntities = 2, MaxEntities = 2, Layouts = [SynthLayout.HorizontalConcat] },
+        MaxPixels = 112 * 112,
+        VocabSize = 640,
+        Model = new ModelShape(96, 256, 2, 4, 2, 48, 1, 2),
+        TrainSamples = 400,
+        RlCandidates = 32,
+        TestSamples = 40,
+        ShapeSamples = 480,
+        KnowledgePerEntity = 1,
+        KnowledgeReplay = 0.1,
+        Base = new StageOptions(2, 4e-3, 8),
+        Sft = new StageOptions(6, 4e-3, 8),
+        Generations = 4,
+        GrpoPromptsPerStep = 2,
+        GrpoEpochs = 8,
+        GrpoMaxSteps = 16,
+        GrpoLearningRate = 3e-4,
+        ContinuousIouReward = true,
+        MaxCotTokens = 160,
+        EvalBatchSize = 10,
+        RandomBoxTrials = 50,
+    };
+
+    /// <summary>About half an hour on two cores.</summary>
+    public static ExperimentOptions Medium(string outputDirectory) => new() { OutputDirectory = outputDirectory };
+
+    /// <summary>About 90 minutes on two cores: all four layouts, up to 4 entities, a larger model and more data.</summary>
+    public static ExperimentOptions Full(string outputDirectory) => new()
+    {
+        OutputDirectory = outputDirectory,
+        Synth = new SynthOptions { MaxCanvas = 336, MaxEntities = 4 },
+        MaxPixels = 196 * 196,
+        Model = new ModelShape(256, 768, 4, 4, 2, 128, 2, 2),
+        TrainSamples = 1500,
+        RlCandidates = 320,
+        TestSamples = 400,
+        ShapeSamples = 2000,
+        Base = new StageOptions(3, 1.5e-3, 8),
+        Sft = new StageOptions(2, 8e-4, 8),
+        GrpoMaxSteps = 80,
+    };
+}

@@ -1,0 +1,66 @@
+using DeepPerception.ML.Training;
+
+namespace DeepPerception.Experiments;
+
+/// <summary>One evaluated variant (accuracies in percent, Acc@0.5).</summary>
+/// <param name="Variant"><c>base</c>, <c>direct-sft</c>, <c>cot-sft</c> or <c>cot-sft-grpo</c>.</param>
+/// <param name="Prompt">The prompt style it was evaluated with.</param>
+/// <param name="Overall">All test cases.</param>
+/// <param name="Seen">Seen-domain cases.</param>
+/// <param name="Unseen">Unseen-domain cases.</param>
+/// <param name="PerDomain">Per domain.</param>
+/// <param name="ParseFailures">Answers without a readable box.</param>
+/// <param name="MeanIou">Mean IoU over all cases.</param>
+/// <param name="TargetEntity">Predictions on the target entity.</param>
+/// <param name="OtherEntity">Predictions on another entity of the image.</param>
+/// <param name="NoEntity">Predictions on no object.</param>
+public sealed record VariantRow(
+    string Variant,
+    string Prompt,
+    double Overall,
+    double Seen,
+    double Unseen,
+    IReadOnlyDictionary<string, double> PerDomain,
+    int ParseFailures,
+    double MeanIou,
+    int TargetEntity,
+    int OtherEntity,
+    int NoEntity);
+
+/// <summary>The outcome of one stage of training.</summary>
+/// <param name="Stage">Stage name.</param>
+/// <param name="Examples">Examples (or RL prompts) used.</param>
+/// <param name="Metrics">Every step's metrics.</param>
+/// <param name="Seconds">Wall-clock time.</param>
+public sealed record StageReport(string Stage, int Examples, IReadOnlyList<TrainingMetrics> Metrics, double Seconds);
+
+/// <summary>What the RL difficulty filter saw.</summary>
+/// <param name="Candidates">Prompts screened.</param>
+/// <param name="Generations">Samples per prompt.</param>
+/// <param name="CorrectHistogram">Index k: prompts with k correct samples.</param>
+/// <param name="Kept">Prompts kept (1 … G − 1 correct).</param>
+public sealed record RlFilterReport(int Candidates, int Generations, IReadOnlyList<int> CorrectHistogram, int Kept);
+
+/// <summary>The outcome of <see cref="KvgSynthExperiment.Run"/>.</summary>
+/// <param name="Rows">The four evaluated variants.</param>
+/// <param name="Baselines">Model-free heuristics on the same test split.</param>
+/// <param name="Stages">Training stages in order.</param>
+/// <param name="RlFilter">The RL filter's statistics.</param>
+/// <param name="IouReward">The IoU reward used by GRPO (<c>thresholded-0.8</c> or <c>continuous</c>).</param>
+/// <param name="ResultsPath">Path of <c>results.json</c>.</param>
+/// <param name="TimingsSeconds">Wall-clock time of each phase.</param>
+public sealed record ExperimentResult(
+    IReadOnlyList<VariantRow> Rows,
+    BaselineScores Baselines,
+    IReadOnlyList<StageReport> Stages,
+    RlFilterReport RlFilter,
+    string IouReward,
+    string ResultsPath,
+    IReadOnlyDictionary<string, double> TimingsSeconds)
+{
+    /// <summary>The row of a variant.</summary>
+    public VariantRow Row(string variant) => Rows.Single(r => r.Variant == variant);
+
+    /// <summary>The report of a stage.</summary>
+    public StageReport Stage(string stage) => Stages.Single(s => s.Stage == stage);
+}

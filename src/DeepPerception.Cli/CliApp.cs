@@ -31,6 +31,7 @@ public static class CliApp
         new SynthCommand(),
         new TokenizerTrainCommand(),
         new InitCommand(),
+        new ExperimentCommand(),
     ];
 
     /// <summary>Runs the command line <paramref name="args"/>, writing to <paramref name="stdout"/> and <paramref name="stderr"/>.</summary>

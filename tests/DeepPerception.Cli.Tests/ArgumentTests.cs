@@ -19,6 +19,9 @@ public sealed class ArgumentTests
     [InlineData("--corpus", "tokenizer", "train", "--vocab", "400", "--out", "/tmp/never-written")]
     [InlineData("--vocab", "tokenizer", "train", "--synth-seed", "1", "--vocab", "10", "--out", "/tmp/never-written")]
     [InlineData("--limit", "eval", "--model", ".", "--bench", "b.parquet", "--limit", "2", "--limit", "3")]
+    [InlineData("--preset", "experiment", "kvg-synth", "--out", "/tmp/never-written", "--preset", "huge")]
+    [InlineData("--out", "experiment", "kvg-synth", "--quick")]
+    [InlineData("--reward", "experiment", "kvg-synth", "--out", "/tmp/never-written", "--reward", "binary")]
     public async Task Bad_arguments_exit_with_2_and_name_the_argument(string argument, params string[] args)
     {
         var run = await CliHarness.RunAsync(args);

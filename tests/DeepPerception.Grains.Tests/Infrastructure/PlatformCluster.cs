@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Security.Cryptography;
 using System.Text;
 using DeepPerception.Abstractions;
+using DeepPerception.Abstractions.Compute;
 using DeepPerception.Abstractions.Datasets;
 using DeepPerception.Abstractions.Evaluation;
 using DeepPerception.Abstractions.Models;
@@ -131,10 +132,14 @@ public sealed class PlatformCluster : IAsyncDisposable
 
             if (DateTime.UtcNow > deadline)
             {
+                var silos = await Client.GetGrain<IGpuSiloRegistryGrain>(PlatformKeys.Singleton).GetSilosAsync();
+                var snapshot = await Client.GetGrain<IJobSchedulerGrain>(PlatformKeys.Singleton).GetSnapshotAsync();
                 throw new TimeoutException(
                     $"Job {jobKey} did not reach the expected state; last status: {status.State} attempt {status.Attempt} " +
                     $"'{status.StatusMessage}', last progress step {status.LatestProgress?.Step}, checkpoint " +
-                    $"'{status.LastCheckpointKey}', runner steps [{string.Join(", ", TestRunnerControl.StepsOf(jobKey).Select(s => $"{s.Silo}:{s.Step}"))}].");
+                    $"'{status.LastCheckpointKey}', runner steps [{string.Join(", ", TestRunnerControl.StepsOf(jobKey).Select(s => $"{s.Silo}:{s.Step}"))}]; " +
+                    $"registry [{string.Join(", ", silos.Select(s => $"{s.Descriptor.SiloName} active={s.IsActive} accepts={s.AcceptsWork}"))}]; " +
+                    $"scheduler: {snapshot.Summary} running [{string.Join(", ", snapshot.Running.Select(r => $"{r.WorkKey}@{r.SiloId}"))}].");
             }
 
             await Task.Delay(50);

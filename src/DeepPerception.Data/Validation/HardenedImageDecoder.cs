@@ -1,11 +1,4 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats.Gif;
-using SixLabors.ImageSharp.Formats.Jpeg;
-using SixLabors.ImageSharp.Formats.Png;
-using SixLabors.ImageSharp.Formats.Webp;
-using SixLabors.ImageSharp.Memory;
-using SixLabors.ImageSharp.Metadata;
-using SixLabors.ImageSharp.PixelFormats;
+using DeepPerception.ML.Preprocessing.Images;
 
 namespace DeepPerception.Data.Validation;
 
@@ -18,12 +11,13 @@ namespace DeepPerception.Data.Validation;
 public sealed record ImageDecodeResult(bool Success, int Width, int Height, string? Error, int Frames = 0);
 
 /// <summary>
-/// Decodes untrusted images with a private ImageSharp <see cref="Configuration"/> that knows only PNG, JPEG, GIF and
-/// WebP, caps single allocations, reads at most one GIF frame and rejects oversized dimensions before decoding.
+/// Dataset validation's view of the engine's hardened decoder (<see cref="SafeImageDecoder"/>: PNG/JPEG/GIF/WebP only,
+/// header limits before decoding, an allocation cap, the first GIF frame, truncation detection): a result instead of
+/// an exception, so every bad record can be listed.
 /// </summary>
 public sealed class HardenedImageDecoder
 {
-    private readonly Configuration _configuration;
+    private readonly SafeImageDecoder _decoder;
 
     /// <summary>Creates a decoder.</summary>
     /// <param name="maxSide">Largest accepted width or height.</param>
@@ -33,15 +27,7 @@ public sealed class HardenedImageDecoder
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSide);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(allocationLimitMegabytes);
         MaxSide = maxSide;
-        _configuration = new Configuration(
-            new PngConfigurationModule(),
-            new JpegConfigurationModule(),
-            new GifConfigurationModule(),
-            new WebpConfigurationModule())
-        {
-            MemoryAllocator = MemoryAllocator.Create(new MemoryAllocatorOptions { AllocationLimitMegabytes = allocationLimitMegabytes }),
-        };
-        _configuration.ImageFormatsManager.SetDecoder(GifFormat.Instance, new GifDecoder { DecodingMode = FrameDecodingMode.First });
+        _decoder = new SafeImageDecoder(new ImageDecodeLimits { MaxSide = maxSide, AllocationLimitMegabytes = allocationLimitMegabytes });
     }
 
     /// <summary>Largest accepted width or height.</summary>
@@ -52,28 +38,12 @@ public sealed class HardenedImageDecoder
     {
         try
         {
-            using var stream = File.OpenRead(path);
-            var info = Image.Identify(_configuration, stream);
-            if (info is null)
-            {
-                return new ImageDecodeResult(false, 0, 0, "unknown or unsupported image format");
-            }
-
-            if (info.Width <= 0 || info.Height <= 0 || info.Width > MaxSide || info.Height > MaxSide)
-            {
-                return new ImageDecodeResult(false, 0, 0, $"image dimensions {info.Width}x{info.Height} outside 1..{MaxSide}");
-            }
-
-            stream.Position = 0;
-            using var image = Image.Load<Rgb24>(_configuration, stream);
-            return new ImageDecodeResult(true, image.Width, image.Height, null, image.Frames.Count);
+            var image = _decoder.DecodeFile(path);
+            return new ImageDecodeResult(true, image.Width, image.Height, null, 1);
         }
-        catch (Exception ex) when (ex is ImageFormatException or UnknownImageFormatException or InvalidImageContentException
-                                       or InvalidMemoryOperationException or ArgumentException or InvalidOperationException
-                                       or NotSupportedException or IOException or IndexOutOfRangeException or OverflowException
-                                       or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is ImageDecodeException or IOException or UnauthorizedAccessException)
         {
-            return new ImageDecodeResult(false, 0, 0, $"{ex.GetType().Name}: {ex.Message}");
+            return new ImageDecodeResult(false, 0, 0, ex.Message);
         }
     }
 }

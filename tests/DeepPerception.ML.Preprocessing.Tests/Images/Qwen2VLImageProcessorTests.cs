@@ -11,12 +11,12 @@ public sealed class Qwen2VLImageProcessorTests
 
     private static (RgbImage Image, float[] PixelValues) GoldenCase()
     {
-        var reader = new SafeTensorsTestReader(
+        using var reader = DeepPerception.Checkpoints.SafetensorsReader.Open(
             Path.Combine(ImageFixtures.FixturesDirectory, "qwen2vl-tiny", "cases", "image.safetensors"));
-        Assert.Equal([56, 84, 3], reader.Shape("raw_image_hwc_u8"));
-        Assert.Equal([24, 1176], reader.Shape("pixel_values"));
-        Assert.Equal([1L, 4, 6], reader.ReadI64("image_grid_thw"));
-        return (new RgbImage(84, 56, reader.ReadU8("raw_image_hwc_u8")), reader.ReadF32("pixel_values"));
+        Assert.Equal([56L, 84, 3], reader.Entries["raw_image_hwc_u8"].Shape);
+        Assert.Equal([24L, 1176], reader.Entries["pixel_values"].Shape);
+        Assert.Equal([1L, 4, 6], reader.ReadInt64("image_grid_thw"));
+        return (new RgbImage(84, 56, reader.ReadBytes("raw_image_hwc_u8")), reader.ReadFloat32("pixel_values"));
     }
 
     private static double MaxAbsDiff(float[] expected, float[] actual)

@@ -46,7 +46,7 @@ public sealed class EngineGroundingRunnerTests(EngineFixture fixture) : IClassFi
         Assert.All(single, o => Assert.Equal(1, o.Timings.BatchSize));
         Assert.Single(alone.LoadedCheckpoints);
 
-        await using var batched = NewRunner(maxBatch: 4, maxWaitMs: 60_000, "batched");
+        await using var batched = NewRunner(maxBatch: 4, maxWaitMs: 10_000, "batched");
         var together = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => batched.GroundAsync(Work(i, $"entity {i}"), null, CancellationToken.None)));
         for (var i = 0; i < 4; i++)
         {

@@ -39,7 +39,8 @@ public static class LoraAdapters
     /// <summary>PEFT's adapter config file.</summary>
     public const string ConfigFile = "adapter_config.json";
 
-    private const string Prefix = "base_model.model.";
+    /// <summary>The prefix PEFT puts before layer names in adapter files.</summary>
+    internal const string Prefix = "base_model.model.";
 
     /// <summary>Attaches fresh adapters to every targeted layer; returns the adapted layer names.</summary>
     public static IReadOnlyList<string> Attach(Qwen2VLForConditionalGeneration model, LoraOptions options)

@@ -57,6 +57,9 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
     /// <summary>The adapter's A matrix [r, in] (null without an adapter).</summary>
     public Linear? LoraA => _loraA;
 
+    /// <summary>The attached adapter's scaling (alpha / r; 0 without an adapter).</summary>
+    public double LoraScaling => _loraA is null ? 0 : _loraScaling;
+
     /// <summary>The adapter's B matrix [out, r] (null without an adapter).</summary>
     public Linear? LoraB => _loraB;
 

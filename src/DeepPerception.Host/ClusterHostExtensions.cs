@@ -150,6 +150,7 @@ public static class ClusterHostExtensions
             o.BlobServiceClient = new BlobServiceClient(connection,
                 new BlobClientOptions(BlobClientOptions.ServiceVersion.V2026_06_06));
             o.ContainerName = cluster.GrainStateContainer;
+            o.GrainStorageSerializer = new JsonGrainStateSerializer();
         });
     }
 

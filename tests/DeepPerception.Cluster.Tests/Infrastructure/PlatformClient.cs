@@ -26,7 +26,7 @@ public sealed class PlatformClient : IAsyncDisposable
     /// <summary>Connects to the cluster (retrying until a gateway is listed in the membership table).</summary>
     public static async Task<PlatformClient> ConnectAsync(string connectionString, string clusterId)
     {
-        var builder = Host.CreateApplicationBuilder();
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.UseOrleansClient(client =>
         {

@@ -1,7 +1,11 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
+using DeepPerception.Grains.Gpu;
+using DeepPerception.Grains.Serving;
 using DeepPerception.Host;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using TorchSharp;
@@ -122,6 +126,37 @@ public sealed class ClusterOptionsTests : IDisposable
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/dashboard/")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_control_only_silo_does_not_load_the_engine_worker_and_still_seeds_the_demo()
+    {
+        await using var factory = CreateFactory(("DeepPerception:Roles", "control"), ("DeepPerception:SeedDemo", "true"),
+            ("DeepPerception:DemoSamples", "4"));
+        using var client = factory.CreateClient();
+
+        Assert.Null(factory.Services.GetService<IGpuWorkRunner>());
+        Assert.Null(factory.Services.GetService<IGroundingRunner>());
+        // A guard against hanging forever, not a timing assertion.
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (true)
+        {
+            using var status = JsonDocument.Parse(await client.GetStringAsync("/v1/status"));
+            var demo = status.RootElement.GetProperty("demo");
+            Assert.True(demo.GetProperty("error").ValueKind == JsonValueKind.Null, demo.GetProperty("error").ToString());
+            if (demo.GetProperty("ready").GetBoolean())
+            {
+                Assert.Empty(status.RootElement.GetProperty("silos").EnumerateArray());
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "The demo content was not created within 3 minutes.");
+            await Task.Delay(200);
+        }
+
+        // Without a GPU silo the cluster is not ready, and says why.
+        using var ready = await client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
     }
 
     private WebApplicationFactory<Program> CreateFactory(params (string Key, string Value)[] settings) =>

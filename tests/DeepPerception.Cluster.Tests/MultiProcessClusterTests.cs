@@ -12,6 +12,7 @@ using DeepPerception.Grains.Gpu;
 using DeepPerception.Storage;
 using DeepPerception.Storage.AzureBlob;
 using TorchSharp;
+using Xunit.Abstractions;
 
 namespace DeepPerception.Cluster.Tests;
 
@@ -19,7 +20,7 @@ namespace DeepPerception.Cluster.Tests;
 /// The platform as separate processes of the real host executable on loopback: Azurite for Azure Table clustering,
 /// Azure Blob grain storage and the Azure Blob artifact store; an Orleans client in the test process.
 /// </summary>
-public sealed class MultiProcessClusterTests : IDisposable
+public sealed class MultiProcessClusterTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"dp-multiprocess-{Guid.NewGuid():N}");
     private readonly string _clusterId = $"mp-{Guid.NewGuid():N}";
@@ -59,7 +60,7 @@ public sealed class MultiProcessClusterTests : IDisposable
         }
 
         await client.GetGrain<IModelGrain>("mp/tiny").CreateAsync(new CreateModelRequest("Tiny", "qwen2-vl-tiny", "mp/models/tiny/base"));
-        var recipe = new TrainingRecipe(FineTuneMethod.Sft, 40, 2e-3, 2, 4, 17,
+        var recipe = new TrainingRecipe(FineTuneMethod.Sft, 24, 2e-3, 2, 4, 17,
             System.Collections.Immutable.ImmutableDictionary<string, string>.Empty.Add("max_pixels", (112 * 112).ToString(System.Globalization.CultureInfo.InvariantCulture)));
         var request = new FineTuneRequest("tiny", null, "synth", 1, recipe, 100);
 
@@ -150,6 +151,8 @@ public sealed class MultiProcessClusterTests : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        // The processes' last output, shown with a failed test's result.
+        output.WriteLine(Diagnostics());
         foreach (var process in _processes)
         {
             process.DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -87,7 +87,7 @@ public sealed class PlatformClusterOptions
     /// <summary>Whether the silo runs GPU work.</summary>
     public bool IsGpu => ParseRoles().Gpu;
 
-    /// <summary>Whether the settings are the embedded one-process defaults' clustering (localhost).</summary>
+    /// <summary>Whether membership is Azure Table clustering.</summary>
     public bool IsAzureClustering => string.Equals(Clustering, AzureClustering, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Whether grain state goes to Azure Blob storage.</summary>

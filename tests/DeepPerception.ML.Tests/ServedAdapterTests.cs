@@ -20,12 +20,12 @@ public sealed class ServedAdapterTests : IDisposable
         using var model = Golden.LoadModel();
         var options = new LoraOptions { Rank = rank, Alpha = 2 * rank, Dropout = 0 };
         LoraAdapters.Attach(model, options);
-        torch.manual_seed(seed);
+        var generator = new torch.Generator((ulong)seed);
         using (no_grad())
         {
             foreach (var (n, p) in model.named_parameters().Where(x => x.name.Contains(".lora_B.", StringComparison.Ordinal)))
             {
-                p.copy_(torch.randn(p.shape).mul(0.05));
+                p.copy_(torch.randn(p.shape, generator: generator).mul(0.05));
             }
         }
 

@@ -4,6 +4,7 @@ builder.AddDeepPerceptionHost();
 var app = builder.Build();
 app.MapDeepPerceptionHealth();
 app.MapPlatformStatus();
+app.MapPlatformDashboard();
 app.MapDeepPerceptionApi();
 app.Run();
 

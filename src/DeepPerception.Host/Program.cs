@@ -5,6 +5,7 @@ var app = builder.Build();
 app.MapDeepPerceptionHealth();
 app.MapPlatformStatus();
 app.MapPlatformDashboard();
+app.MapDeepPerceptionApi();
 app.Run();
 
 /// <summary>The one-process DeepPerception host (entry point; public for integration tests).</summary>

@@ -1,9 +1,13 @@
+using DeepPerception.Portal;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddDeepPerceptionHost();
+builder.WebHost.UseStaticWebAssets(); // the portal's and MudBlazor's assets when running the build output
+builder.Services.AddDeepPerceptionPortal();
 
 var app = builder.Build();
 app.MapDeepPerceptionHealth();
 app.MapPlatformStatus();
+app.MapDeepPerceptionPortal();
 app.Run();
 
 /// <summary>The one-process DeepPerception host (entry point; public for integration tests).</summary>

@@ -1,19 +1,7 @@
 using System.Security.Claims;
+using DeepPerception.Api.Identity;
 
 namespace DeepPerception.Portal.Auth;
-
-/// <summary>The role a portal session acts with.</summary>
-public enum PortalRole
-{
-    /// <summary>A tenant member: uses the tenant's datasets and models and submits work.</summary>
-    TenantMember = 0,
-
-    /// <summary>A tenant admin: also manages members, keys and quotas.</summary>
-    TenantAdmin = 1,
-
-    /// <summary>A platform admin: runs GPU silos and tenants, and may act in any tenant.</summary>
-    PlatformAdmin = 2,
-}
 
 /// <summary>
 /// The signed-in portal user, read from the session cookie: the tenant the session acts in, the tenant that owns the
@@ -23,7 +11,7 @@ public enum PortalRole
 /// <param name="HomeTenantId">The tenant of the API key used to sign in.</param>
 /// <param name="Role">The role.</param>
 /// <param name="KeyId">The API key id.</param>
-public sealed record PortalUser(string TenantId, string HomeTenantId, PortalRole Role, string KeyId)
+public sealed record PortalUser(string TenantId, string HomeTenantId, PlatformRole Role, string KeyId)
 {
     /// <summary>The claim holding the acting tenant.</summary>
     public const string TenantClaim = "dp:tenant";
@@ -38,18 +26,21 @@ public sealed record PortalUser(string TenantId, string HomeTenantId, PortalRole
     public const string KeyClaim = "dp:key";
 
     /// <summary>Whether the user runs the platform.</summary>
-    public bool IsPlatformAdmin => Role == PortalRole.PlatformAdmin;
+    public bool IsPlatformAdmin => Role == PlatformRole.PlatformAdmin;
 
     /// <summary>Whether the user may manage the acting tenant.</summary>
-    public bool IsTenantAdmin => Role is PortalRole.TenantAdmin or PortalRole.PlatformAdmin;
+    public bool IsTenantAdmin => Role is PlatformRole.TenantAdmin or PlatformRole.PlatformAdmin;
 
     /// <summary>A short human-readable role name.</summary>
     public string RoleName => Role switch
     {
-        PortalRole.PlatformAdmin => "platform admin",
-        PortalRole.TenantAdmin => "tenant admin",
+        PlatformRole.PlatformAdmin => "platform admin",
+        PlatformRole.TenantAdmin => "tenant admin",
         _ => "tenant member",
     };
+
+    /// <summary>The caller the application services act for (the acting tenant, the role and the key).</summary>
+    public PlatformPrincipal Caller => new(TenantId, Role, KeyId);
 
     /// <summary>The claims principal of the session cookie.</summary>
     public ClaimsPrincipal ToPrincipal(string authenticationType)
@@ -78,7 +69,7 @@ public sealed record PortalUser(string TenantId, string HomeTenantId, PortalRole
         var home = principal.FindFirstValue(HomeTenantClaim);
         var key = principal.FindFirstValue(KeyClaim);
         if (string.IsNullOrEmpty(tenant) || string.IsNullOrEmpty(home) || string.IsNullOrEmpty(key)
-            || !Enum.TryParse<PortalRole>(principal.FindFirstValue(RoleClaim), out var role))
+            || !Enum.TryParse<PlatformRole>(principal.FindFirstValue(RoleClaim), out var role))
         {
             return null;
         }

@@ -1,12 +1,15 @@
 using DeepPerception.Portal;
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddDeepPerceptionHost();
+builder.Services.AddDeepPerceptionApi(builder.Configuration);
 builder.WebHost.UseStaticWebAssets(); // the portal's and MudBlazor's assets when running the build output
 builder.Services.AddDeepPerceptionPortal();
 
 var app = builder.Build();
 app.MapDeepPerceptionHealth();
 app.MapPlatformStatus();
+app.MapDeepPerceptionApi();
 app.MapDeepPerceptionPortal();
 app.Run();
 

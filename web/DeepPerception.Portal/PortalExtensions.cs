@@ -1,3 +1,4 @@
+using DeepPerception.Api.Identity;
 using DeepPerception.Portal.Auth;
 using DeepPerception.Portal.Components;
 using DeepPerception.Portal.Data;
@@ -19,7 +20,8 @@ public static class PortalExtensions
 
     /// <summary>
     /// Adds the portal: Razor components with interactive server rendering, MudBlazor, the session cookie and the portal
-    /// services. Needs an <see cref="IGrainFactory"/> (an Orleans silo or client) in the container.
+    /// services. The pages call the API's application services, so the host also calls
+    /// <c>AddDeepPerceptionApi()</c>, and needs an <see cref="IGrainFactory"/> (an Orleans silo or client).
     /// </summary>
     public static IServiceCollection AddDeepPerceptionPortal(this IServiceCollection services, Action<PortalOptions>? configure = null)
     {
@@ -55,6 +57,12 @@ public static class PortalExtensions
     public static WebApplication MapDeepPerceptionPortal(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        if (app.Services.GetService<ApiKeyAuthenticator>() is null)
+        {
+            throw new InvalidOperationException(
+                "The portal calls the API's application services: call builder.Services.AddDeepPerceptionApi() before AddDeepPerceptionPortal().");
+        }
+
         app.Use(async (context, next) =>
         {
             // The portal reads its own session cookie whatever default scheme the API configures.

@@ -11,7 +11,7 @@ public static class PortalDataExtensions
     {
         services.AddScoped<PortalSession>();
         services.AddScoped<LeaderboardView>();
-        services.AddScoped<AdminView>();
+        services.AddScoped<DatasetSamples>();
         return services;
     }
 }

@@ -1,4 +1,5 @@
 using DeepPerception.Grains.Gpu;
+using DeepPerception.Grains.Serving;
 using DeepPerception.ML.Runtime;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -12,7 +13,8 @@ public static class EngineGpuWorkerExtensions
 {
     /// <summary>
     /// Adds one <see cref="DeviceWorker"/> per silo (a singleton: all tensor work of the silo runs on its thread) and
-    /// <see cref="EngineGpuWorkRunner"/> as the <see cref="IGpuWorkRunner"/>. The silo also needs an
+    /// <see cref="EngineGpuWorkRunner"/> as the <see cref="IGpuWorkRunner"/> and
+    /// <see cref="EngineGroundingRunner"/> (dynamic batching of ground requests) as the <see cref="IGroundingRunner"/>. The silo also needs an
     /// <c>IArtifactStore</c> and the GPU role (<c>AddDeepPerceptionSilo(o =&gt; o.Gpu = true)</c>).
     /// </summary>
     /// <exception cref="OptionsValidationException">The options are not valid.</exception>
@@ -38,6 +40,8 @@ public static class EngineGpuWorkerExtensions
         services.AddSingleton(Options.Create(options));
         services.TryAddSingleton(_ => new DeviceWorker(ResolveDevice(options.Device), options.Threads, "gpu-silo-device"));
         services.AddSingleton<IGpuWorkRunner, EngineGpuWorkRunner>();
+        services.AddSingleton<EngineGroundingRunner>();
+        services.AddSingleton<IGroundingRunner>(sp => sp.GetRequiredService<EngineGroundingRunner>());
         return services;
     }
 

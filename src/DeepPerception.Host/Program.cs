@@ -2,7 +2,6 @@ using DeepPerception.Portal;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddDeepPerceptionHost();
-builder.Services.AddDeepPerceptionApi(builder.Configuration);
 builder.WebHost.UseStaticWebAssets(); // the portal's and MudBlazor's assets when running the build output
 builder.Services.AddDeepPerceptionPortal();
 

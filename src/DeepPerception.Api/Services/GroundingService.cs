@@ -77,9 +77,9 @@ public sealed class GroundingService(IGrainFactory grains, DeepPerceptionApiOpti
         ArgumentNullException.ThrowIfNull(caller);
         ArgumentNullException.ThrowIfNull(request);
         PlatformKeys.ValidateId(request.Model, "model id");
-        if (string.IsNullOrWhiteSpace(request.Query) || request.Query.Length > 2000 || request.Query.Any(c => char.IsControl(c) && c is not ('\n' or '\t')))
+        if (string.IsNullOrWhiteSpace(request.Query) || request.Query.Length > 1000 || request.Query.Any(c => char.IsControl(c) && c is not ('\n' or '\t')))
         {
-            throw new InvalidRequestException("query must be 1–2000 characters without control characters (an entity name or a question).");
+            throw new InvalidRequestException("query must be 1–1000 characters without control characters (an entity name or a question).");
         }
 
         request.Settings.Validate();

@@ -101,6 +101,25 @@ public sealed class KvgModel : IDisposable
         return new KvgModel(model, tokenizer, new Qwen2VLImageProcessor(options), BoxConventions.For(family));
     }
 
+    /// <summary>
+    /// Detaches the weights (parameters and buffers) from the current dispose scope, so that a model loaded inside one
+    /// device work item (<see cref="Runtime.DeviceWorker.RunAsync{T}"/>) stays usable by later items until it is disposed.
+    /// </summary>
+    public KvgModel DetachFromDisposeScope()
+    {
+        foreach (var parameter in Model.parameters())
+        {
+            parameter.DetachFromDisposeScope();
+        }
+
+        foreach (var buffer in Model.buffers())
+        {
+            buffer.DetachFromDisposeScope();
+        }
+
+        return this;
+    }
+
     /// <summary>The user text of a question under a prompt style.</summary>
     public static string PromptText(string question, KvgPromptStyle style) => KvgPrompts.Build(style, question).FirstTurn;
 

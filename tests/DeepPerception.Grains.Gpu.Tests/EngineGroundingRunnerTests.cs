@@ -1,0 +1,107 @@
+using System.Collections.Concurrent;
+using DeepPerception.Abstractions;
+using DeepPerception.Abstractions.Serving;
+using DeepPerception.Grains.Gpu;
+using DeepPerception.ML.Preprocessing.Images;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace DeepPerception.Grains.Gpu.Tests;
+
+/// <summary>The serving path with the real engine: hardened decoding, dynamic batching, streaming and the model cache.</summary>
+public sealed class EngineGroundingRunnerTests(EngineFixture fixture) : IClassFixture<EngineFixture>
+{
+    private static readonly GroundSettings Settings = new(MaxNewTokens: 12);
+
+    private EngineGroundingRunner NewRunner(int maxBatch, double maxWaitMs, string name) => new(fixture.Store, fixture.Worker,
+        Options.Create(new EngineGpuWorkerOptions
+        {
+            WorkDirectory = Path.Combine(fixture.Root, "serving-" + name),
+            ServingMaxBatchSize = maxBatch,
+            ServingMaxWaitMs = maxWaitMs,
+            ServingMaxPixels = EngineFixture.MaxPixels,
+        }), NullLogger<EngineGroundingRunner>.Instance);
+
+    private static byte[] Picture(int seed, int width = 96, int height = 80)
+    {
+        var pixels = new byte[width * height * 3];
+        var random = new Random(seed);
+        random.NextBytes(pixels);
+        return SafeImageDecoder.EncodePng(new RgbImage(width, height, pixels));
+    }
+
+    private static GroundWork Work(int seed, string query = "the Blue Jay") =>
+        new($"req-{seed}", EngineFixture.Tenant, EngineFixture.BaseModelKey, Picture(seed), query, Settings);
+
+    [Fact]
+    public async Task Concurrent_requests_are_batched_and_answer_exactly_as_they_do_alone()
+    {
+        await using var alone = NewRunner(maxBatch: 1, maxWaitMs: 0, "alone");
+        var single = new List<GroundOutcome>();
+        for (var i = 0; i < 4; i++)
+        {
+            single.Add(await alone.GroundAsync(Work(i, $"entity {i}"), null, CancellationToken.None));
+        }
+
+        Assert.All(single, o => Assert.Equal(1, o.Timings.BatchSize));
+        Assert.Single(alone.LoadedCheckpoints);
+
+        await using var batched = NewRunner(maxBatch: 4, maxWaitMs: 10_000, "batched");
+        var together = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => batched.GroundAsync(Work(i, $"entity {i}"), null, CancellationToken.None)));
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(4, together[i].Timings.BatchSize);
+            Assert.Equal($"req-{i}", together[i].RequestId);
+            Assert.Equal(single[i].Text, together[i].Text);
+            Assert.Equal(single[i].GeneratedTokens, together[i].GeneratedTokens);
+            Assert.Equal(96, together[i].ImageWidth);
+            Assert.Equal(80, together[i].ImageHeight);
+            Assert.Equal("qwen2-vl", together[i].BoxConvention);
+            Assert.Contains(together[i].ParseStatus, new[] { "parsed", "no_match", "conversion_failed" });
+            Assert.True(together[i].GpuSeconds > 0);
+            Assert.True(together[i].GpuSeconds < together[i].Timings.ModelMs / 1000.0 + 1e-9);
+        }
+
+        var stats = batched.GetStats("silo");
+        Assert.Equal(1, stats.Batches);
+        Assert.Equal(4, stats.Requests);
+    }
+
+    [Fact]
+    public async Task A_streamed_request_emits_deltas_that_add_up_to_the_final_text()
+    {
+        await using var runner = NewRunner(maxBatch: 4, maxWaitMs: 1, "stream");
+        var deltas = new ConcurrentQueue<string>();
+        var outcome = await runner.GroundAsync(Work(11), deltas.Enqueue, CancellationToken.None);
+        Assert.NotEmpty(deltas);
+        Assert.Equal(outcome.Text, string.Concat(deltas));
+    }
+
+    [Fact]
+    public async Task Hostile_images_and_bad_settings_are_refused_with_a_typed_reason_and_the_runner_keeps_serving()
+    {
+        await using var runner = NewRunner(maxBatch: 2, maxWaitMs: 1, "hostile");
+        var truncated = Picture(3)[..60];
+        var error = await Assert.ThrowsAsync<InvalidRequestException>(() =>
+            runner.GroundAsync(Work(3) with { Image = truncated }, null, CancellationToken.None));
+        Assert.Contains("image", error.Message, StringComparison.OrdinalIgnoreCase);
+        await Assert.ThrowsAsync<InvalidRequestException>(() =>
+            runner.GroundAsync(Work(3) with { Image = "not an image at all"u8.ToArray() }, null, CancellationToken.None));
+        var setting = await Assert.ThrowsAsync<InvalidRequestException>(() =>
+            runner.GroundAsync(Work(3) with { Settings = Settings with { MaxNewTokens = 0 } }, null, CancellationToken.None));
+        Assert.Contains("maxNewTokens", setting.Message, StringComparison.Ordinal);
+        var missing = await Assert.ThrowsAsync<ResourceNotFoundException>(() =>
+            runner.GroundAsync(Work(3) with { CheckpointKey = "acme/models/none/v9" }, null, CancellationToken.None));
+        Assert.Contains("acme/models/none/v9", missing.Message, StringComparison.Ordinal);
+        var fine = await runner.GroundAsync(Work(4), null, CancellationToken.None);
+        Assert.Equal("req-4", fine.RequestId);
+    }
+
+    [Fact]
+    public void Reasoning_is_the_think_block_and_status_names_are_stable()
+    {
+        Assert.Equal("stripes on the wing", EngineGroundingRunner.Reasoning("<think> stripes on the wing </think><answer>(1,2),(3,4)</answer>"));
+        Assert.Null(EngineGroundingRunner.Reasoning("<answer>(1,2),(3,4)</answer>"));
+        Assert.Equal("no_match", EngineGroundingRunner.StatusName(DeepPerception.Kvg.ParseStatus.NoMatch));
+    }
+}

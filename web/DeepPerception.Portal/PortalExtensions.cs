@@ -1,4 +1,7 @@
+using DeepPerception.Abstractions;
+using DeepPerception.Api;
 using DeepPerception.Api.Identity;
+using DeepPerception.Api.Services;
 using DeepPerception.Portal.Auth;
 using DeepPerception.Portal.Components;
 using DeepPerception.Portal.Data;
@@ -100,6 +103,23 @@ public static class PortalExtensions
             catch (PortalSignInException ex)
             {
                 return Results.LocalRedirect($"/signin?error={Uri.EscapeDataString(ex.Message)}");
+            }
+        });
+        app.MapGet("/portal/models/{modelId}/export", async (HttpContext context, ModelService models, string modelId, int? version) =>
+        {
+            if (PortalUser.FromPrincipal(context.User) is not { } user)
+            {
+                return Results.LocalRedirect("/signin");
+            }
+
+            try
+            {
+                var export = await models.ExportAsync(user.Caller, modelId, version, context.RequestAborted);
+                return Results.File(export.Content, "application/zip", export.FileName);
+            }
+            catch (Exception ex) when (ex is PlatformException or ApiException)
+            {
+                return Results.LocalRedirect($"/models?model={Uri.EscapeDataString(modelId)}&error={Uri.EscapeDataString(PortalErrors.Describe(ex))}");
             }
         });
         app.MapPost("/portal/signout", async (HttpContext context) =>

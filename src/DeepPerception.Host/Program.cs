@@ -3,7 +3,7 @@ using DeepPerception.Portal;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddDeepPerceptionHost();
 builder.WebHost.UseStaticWebAssets(); // the portal's and MudBlazor's assets when running the build output
-builder.Services.AddDeepPerceptionPortal();
+builder.Services.AddDeepPerceptionPortal(builder.Configuration);
 
 var app = builder.Build();
 app.MapDeepPerceptionHealth();

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
 
@@ -23,13 +24,16 @@ public static class PortalExtensions
 
     /// <summary>
     /// Adds the portal: Razor components with interactive server rendering, MudBlazor, the session cookie and the portal
-    /// services. The pages call the API's application services, so the host also calls
+    /// services (options from the <c>DeepPerception:Portal</c> section of <paramref name="configuration"/>, then
+    /// <paramref name="configure"/>). The pages call the API's application services, so the host also calls
     /// <c>AddDeepPerceptionApi()</c>, and needs an <see cref="IGrainFactory"/> (an Orleans silo or client).
     /// </summary>
-    public static IServiceCollection AddDeepPerceptionPortal(this IServiceCollection services, Action<PortalOptions>? configure = null)
+    public static IServiceCollection AddDeepPerceptionPortal(this IServiceCollection services, IConfiguration? configuration = null,
+        Action<PortalOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         var options = new PortalOptions();
+        configuration?.GetSection(PortalOptions.Section).Bind(options);
         configure?.Invoke(options);
         services.AddSingleton(options);
         services.AddRazorComponents().AddInteractiveServerComponents();

@@ -9,6 +9,9 @@ public sealed class PortalSignInException(string message) : Exception(message);
 /// <summary>Settings of the portal.</summary>
 public sealed class PortalOptions
 {
+    /// <summary>The configuration section of the portal's settings.</summary>
+    public const string Section = "DeepPerception:Portal";
+
     /// <summary>The address of an Orleans Dashboard, when one is mounted (shown on the admin page).</summary>
     public string? OrleansDashboardUrl { get; set; }
 

@@ -87,6 +87,7 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
             await GoAsync(anonymous, "/leaderboard");
             await Expect(anonymous.Locator("tr.dp-published")).ToHaveCountAsync(4);
             await Expect(anonymous.Locator("tr[data-row^='DeepPerception'] .dp-overall")).ToHaveTextAsync("62.20");
+            await Expect(anonymous.Locator("tr[data-row^='DeepPerception'] .dp-overall")).ToBeInViewportAsync(); // 1280×800 shows the whole layout
             await Expect(anonymous.Locator("tr.dp-platform")).ToHaveCountAsync(1);
             await Expect(anonymous.Locator("tr.dp-platform")).ToContainTextAsync("demo/tiny-grounder v1");
             await ShotAsync(anonymous, "flow-11-public-leaderboard");
@@ -140,7 +141,7 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
         var page = await fixture.NewPageAsync(390, 844);
         await GoAsync(page, "/datasets");
         await Expect(page.GetByText("Sign in to continue")).ToBeVisibleAsync();
-        await GoAsync(page, "/signin");
+        await page.GotoAsync("/signin"); // a static page: it posts the key as a plain form
         await page.FillAsync("#apiKey", "dpk_demo_nokey_" + new string('0', 64));
         await page.ClickAsync("#signin");
         await Expect(page.Locator(".dp-error")).ToContainTextAsync("not valid");

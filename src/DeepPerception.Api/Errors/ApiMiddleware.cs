@@ -46,6 +46,13 @@ public sealed class ApiMiddleware(RequestDelegate next, ILogger<ApiMiddleware> l
         if (endpoint?.Metadata.GetMetadata<ApiEndpoint>() is null)
         {
             await next(context).ConfigureAwait(false);
+            if (context.Request.Path.StartsWithSegments("/v1") && context.Response.StatusCode >= 400 && !context.Response.HasStarted
+                && context.Response.ContentLength is null && context.Response.ContentType is null)
+            {
+                // Routing's own answers under /v1 (404 no route, 405 method, 415 content type) also as ProblemDetails.
+                await WriteStatusProblemAsync(context).ConfigureAwait(false);
+            }
+
             return;
         }
 
@@ -163,6 +170,28 @@ public sealed class ApiMiddleware(RequestDelegate next, ILogger<ApiMiddleware> l
         await JsonSerializer.SerializeAsync(context.Response.Body, problem, Json, context.RequestAborted).ConfigureAwait(false);
     }
 
+    private static async Task WriteStatusProblemAsync(HttpContext context)
+    {
+        var status = context.Response.StatusCode;
+        var problem = new ProblemDetails
+        {
+            Status = status,
+            Title = Title(status),
+            Detail = status switch
+            {
+                404 => "No API endpoint has this path.",
+                405 => $"The endpoint does not accept {context.Request.Method}.",
+                415 => $"The endpoint does not accept the content type '{context.Request.ContentType ?? "none"}'.",
+                _ => Title(status),
+            },
+            Type = $"https://httpstatuses.io/{status}",
+            Instance = context.Request.Path,
+        };
+        problem.Extensions["code"] = status switch { 404 => "not_found", 405 => "method_not_allowed", 415 => "unsupported_media_type", _ => "error" };
+        context.Response.ContentType = "application/problem+json";
+        await JsonSerializer.SerializeAsync(context.Response.Body, problem, Json, context.RequestAborted).ConfigureAwait(false);
+    }
+
     private static string Title(int status) => status switch
     {
         400 => "Bad request",
@@ -170,6 +199,7 @@ public sealed class ApiMiddleware(RequestDelegate next, ILogger<ApiMiddleware> l
         403 => "Forbidden",
         404 => "Not found",
         409 => "Conflict",
+        405 => "Method not allowed",
         413 => "Payload too large",
         415 => "Unsupported media type",
         422 => "Unprocessable content",

@@ -322,7 +322,7 @@ public sealed class EvaluationService(IGrainFactory grains, IArtifactStore store
                 var r = record.RootElement;
                 var image = (await store.GetAsync(ArtifactKey.Combine(folder, r.GetProperty("image").GetString()!), cancellationToken).ConfigureAwait(false)).Content;
                 items.Add(new KvgBenchItem(r.GetProperty("id").GetString()!, r.GetProperty("domain").GetString()!, r.GetProperty("query").GetString()!,
-                    r.GetProperty("answer").GetString()!, image));
+                    KvgPrompts.BoxStart + r.GetProperty("answer").GetString()! + KvgPrompts.BoxEnd, image));
             }
 
             using var buffer = new MemoryStream();

@@ -42,7 +42,7 @@ public sealed class PortalFixture : IAsyncLifetime
     public async Task<IPage> NewPageAsync(int width = 1280, int height = 800)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height }, BaseURL = Host.BaseUrl });
-        context.SetDefaultTimeout(30_000);
+        context.SetDefaultTimeout(60_000); // the test machine may be busy with other builds
         return await context.NewPageAsync();
     }
 

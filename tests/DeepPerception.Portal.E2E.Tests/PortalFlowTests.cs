@@ -32,7 +32,7 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
             await FillAsync(page, "new-dataset-name", "E2E KVG-Synth");
             await page.ClickAsync("#create-dataset");
             await page.WaitForURLAsync(new Regex("/datasets/e2e-synth"));
-            await page.Locator("#upload-files").SetInputFilesAsync(zip);
+            await RetryUntilVisibleAsync(page, () => page.Locator("#upload-files").SetInputFilesAsync(zip), "#start-upload");
             await page.ClickAsync("#start-upload");
             await Expect(page.Locator("#upload-result")).ToContainTextAsync("Version 1 created", new() { Timeout = 120_000 });
             await Expect(page.Locator("#upload-result")).ToContainTextAsync("6 of 6 records accepted");
@@ -40,6 +40,7 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
             await page.GetByRole(AriaRole.Tab, new() { Name = "Gallery" }).ClickAsync();
             await Expect(page.Locator("#gallery .dp-sample")).ToHaveCountAsync(6);
             await Expect(page.Locator("#gallery rect.dp-box-true")).ToHaveCountAsync(6);
+            await AssertNoSidewaysScrollAsync(page);
             await ShotAsync(page, "flow-03-gallery-with-boxes");
             await page.GetByRole(AriaRole.Tab, new() { Name = "Knowledge" }).ClickAsync();
             await Expect(page.Locator(".mud-table-body tr").First).ToBeVisibleAsync();
@@ -67,6 +68,7 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
             await Expect(page.Locator("#evaluation-summary")).ToBeVisibleAsync(new() { Timeout = (float)WorkTimeout.TotalMilliseconds });
             await Expect(page.Locator(".dp-per-domain tbody tr").First).ToBeVisibleAsync();
             await Expect(page.Locator("#confusion-matrix")).ToBeVisibleAsync();
+            await AssertNoSidewaysScrollAsync(page);
             await ShotAsync(page, "flow-09-evaluation-report");
 
             // Playground: pick a dataset image, ground its entity, see the reasoning and the answer.
@@ -93,6 +95,7 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
             await ShotAsync(anonymous, "flow-11-public-leaderboard");
             var phone = await fixture.NewPageAsync(390, 844);
             await GoAsync(phone, "/leaderboard");
+            await AssertNoSidewaysScrollAsync(phone); // the KVG-Bench table scrolls inside its own box
             await ShotAsync(phone, "flow-12-leaderboard-phone");
         }
         catch
@@ -149,6 +152,13 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
         await ShotAsync(page, "signin-refused-phone");
     }
 
+    /// <summary>The page fits the window's width (wide tables scroll inside their own box, not the page).</summary>
+    private static async Task AssertNoSidewaysScrollAsync(IPage page)
+    {
+        var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
+        Assert.True(overflow <= 0, $"The page at {page.Url} is {overflow} px wider than the window.");
+    }
+
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 
     private async Task SignInAsync(IPage page, string returnUrl)
@@ -157,7 +167,7 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
         await page.FillAsync("#apiKey", fixture.Host.AdminKey);
         await ShotAsync(page, "signin");
         await page.ClickAsync("#signin");
-        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == returnUrl);
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == returnUrl, new() { WaitUntil = WaitUntilState.Commit, Timeout = 90_000 });
         await WaitInteractiveAsync(page);
     }
 
@@ -175,9 +185,29 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
         await WaitInteractiveAsync(page);
     }
 
+    /// <summary>
+    /// Repeats <paramref name="action"/> until <paramref name="selector"/> shows: an input event sent before a freshly
+    /// rendered component has attached its handlers is lost, so a busy machine may need a second try.
+    /// </summary>
+    private static async Task RetryUntilVisibleAsync(IPage page, Func<Task> action, string selector)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await action();
+            try
+            {
+                await page.Locator(selector).WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = 15_000 });
+                return;
+            }
+            catch (TimeoutException) when (attempt < 4)
+            {
+            }
+        }
+    }
+
     /// <summary>Clicks on the prerendered page are lost until the circuit is up; the layout marks the body then.</summary>
     private static Task WaitInteractiveAsync(IPage page) =>
-        page.WaitForSelectorAsync("body[data-interactive=true]", new() { State = WaitForSelectorState.Attached, Timeout = 30_000 });
+        page.WaitForSelectorAsync("body[data-interactive=true]", new() { State = WaitForSelectorState.Attached, Timeout = 90_000 });
 
     private static async Task FillAsync(IPage page, string id, string value)
     {

@@ -28,6 +28,7 @@ public sealed class PortalFixture : IAsyncLifetime
         }
 
         Directory.CreateDirectory(ScreenshotDirectory);
+        Assertions.SetDefaultExpectTimeout(30_000); // assertions poll; a busy machine renders slowly
         Host = await HostProcess.StartAsync(TimeSpan.FromMinutes(3));
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions

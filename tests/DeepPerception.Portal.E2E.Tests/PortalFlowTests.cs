@@ -31,7 +31,7 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
             await FillAsync(page, "new-dataset-id", "e2e-synth");
             await FillAsync(page, "new-dataset-name", "E2E KVG-Synth");
             await page.ClickAsync("#create-dataset");
-            await page.WaitForURLAsync(new Regex("/datasets/e2e-synth"));
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/datasets/e2e-synth")); // client-side navigation: poll the address
             await RetryUntilVisibleAsync(page, () => page.Locator("#upload-files").SetInputFilesAsync(zip), "#start-upload");
             await page.ClickAsync("#start-upload");
             await Expect(page.Locator("#upload-result")).ToContainTextAsync("Version 1 created", new() { Timeout = 120_000 });
@@ -51,7 +51,7 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
             await Expect(page.Locator("#wizard-estimate")).ToContainTextAsync("GPU-seconds");
             await ShotAsync(page, "flow-05-training-wizard");
             await page.ClickAsync("#start-training");
-            await page.WaitForURLAsync(new Regex("/training/jobs/"));
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/training/jobs/")); // client-side navigation: poll the address
             await Expect(page.Locator("#job-status")).ToBeVisibleAsync();
             await ShotAsync(page, "flow-06-job-queued");
             await Expect(page.Locator(".dp-state")).ToHaveAttributeAsync("data-state", "succeeded", new() { Timeout = (float)WorkTimeout.TotalMilliseconds });
@@ -63,7 +63,7 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
             await GoAsync(page, "/evaluations");
             await FillAsync(page, "evaluation-items", "4");
             await page.ClickAsync("#start-evaluation");
-            await page.WaitForURLAsync(new Regex("/evaluations/ev-"));
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/evaluations/ev-")); // client-side navigation: poll the address
             await ShotAsync(page, "flow-08-evaluation-running");
             await Expect(page.Locator("#evaluation-summary")).ToBeVisibleAsync(new() { Timeout = (float)WorkTimeout.TotalMilliseconds });
             await Expect(page.Locator(".dp-per-domain tbody tr").First).ToBeVisibleAsync();
@@ -83,7 +83,7 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
             await GoAsync(page, "/evaluations");
             await FillAsync(page, "leaderboard-new", "e2e-board");
             await page.ClickAsync("#submit-leaderboard");
-            await page.WaitForURLAsync(new Regex("/evaluations/ev-"));
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/evaluations/ev-")); // client-side navigation: poll the address
             await Expect(page.Locator("#evaluation-summary")).ToBeVisibleAsync(new() { Timeout = (float)WorkTimeout.TotalMilliseconds });
             var anonymous = await fixture.NewPageAsync();
             await GoAsync(anonymous, "/leaderboard");

@@ -32,6 +32,7 @@ public static class CliApp
         new TokenizerTrainCommand(),
         new InitCommand(),
         new ExperimentCommand(),
+        new RemoteGroundCommand(),
     ];
 
     /// <summary>Runs the command line <paramref name="args"/>, writing to <paramref name="stdout"/> and <paramref name="stderr"/>.</summary>

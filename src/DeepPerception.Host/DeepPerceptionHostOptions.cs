@@ -30,6 +30,15 @@ public sealed class DeepPerceptionHostOptions
     /// <summary>Demo dataset size (training samples, default 32).</summary>
     public int DemoSamples { get; set; } = 32;
 
+    /// <summary>Ground requests generated together in one dynamic batch (1 turns batching off; default 8).</summary>
+    public int ServingMaxBatchSize { get; set; } = 8;
+
+    /// <summary>How long the oldest waiting ground request waits for companions, in milliseconds (default 10).</summary>
+    public double ServingMaxWaitMs { get; set; } = 10;
+
+    /// <summary>The image processor's max_pixels when serving (default 401408, the paper's training resolution).</summary>
+    public int ServingMaxPixels { get; set; } = 401408;
+
     /// <summary>The full path of <see cref="DataDirectory"/>.</summary>
     public string DataRoot => Path.GetFullPath(DataDirectory);
 

@@ -76,6 +76,9 @@ public static class HostBuilderExtensions
             {
                 o.WorkDirectory = options.WorkDirectory;
                 o.Device = options.Device;
+                o.ServingMaxBatchSize = options.ServingMaxBatchSize;
+                o.ServingMaxWaitMs = options.ServingMaxWaitMs;
+                o.ServingMaxPixels = options.ServingMaxPixels;
             });
         });
         return builder;

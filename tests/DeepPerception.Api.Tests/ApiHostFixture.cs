@@ -27,6 +27,12 @@ public sealed class ApiHostFixture : IAsyncLifetime
 
     public WebApplicationFactory<Program> Factory { get; private set; } = null!;
 
+    /// <summary>The cluster's client gateway port.</summary>
+    public int GatewayPort { get; private set; }
+
+    /// <summary>The cluster id.</summary>
+    public string ClusterId { get; } = "api-tests-" + Guid.NewGuid().ToString("N");
+
     public string AlphaAdmin { get; private set; } = null!;
 
     public string AlphaMember { get; private set; } = null!;
@@ -41,6 +47,7 @@ public sealed class ApiHostFixture : IAsyncLifetime
     {
         torch.set_num_threads(1);
         var (silo, gateway) = (FreePort(), FreePort());
+        GatewayPort = gateway;
         Factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
         {
             b.UseSetting("DeepPerception:DataDirectory", DataDirectory);
@@ -48,7 +55,7 @@ public sealed class ApiHostFixture : IAsyncLifetime
             b.UseSetting("DeepPerception:DemoSamples", "8");
             b.UseSetting("DeepPerception:SiloPort", silo.ToString(CultureInfo.InvariantCulture));
             b.UseSetting("DeepPerception:GatewayPort", gateway.ToString(CultureInfo.InvariantCulture));
-            b.UseSetting("DeepPerception:ClusterId", "api-tests-" + Guid.NewGuid().ToString("N"));
+            b.UseSetting("DeepPerception:ClusterId", ClusterId);
             b.UseSetting("DeepPerception:Api:BootstrapAdminKey", AdminKey);
             b.UseSetting("DeepPerception:Api:MaxJsonBytes", (2 * 1024 * 1024).ToString(CultureInfo.InvariantCulture));
             b.UseSetting("DeepPerception:Api:MaxUploadBytes", (8 * 1024 * 1024).ToString(CultureInfo.InvariantCulture));

@@ -46,7 +46,7 @@ public static class DeepPerceptionSiloBuilderExtensions
 
         if (options.Control)
         {
-            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SchedulerStarter>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SchedulerWatchdog>();
         }
 
         return builder;

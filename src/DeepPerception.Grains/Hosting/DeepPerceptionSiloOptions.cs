@@ -22,6 +22,12 @@ public sealed class DeepPerceptionSiloOptions
     public TimeSpan SchedulerPassInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// How often control silos wake the scheduler grain besides membership changes, so that it comes back at once
+    /// wherever it is reactivated after the silo hosting it died (default 10 s).
+    /// </summary>
+    public TimeSpan SchedulerWatchdogInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// How often the scheduler asks the GPU worker of each running attempt whether it still runs; an attempt that
     /// stopped without reporting an outcome goes back to the queue and resumes from its checkpoint (default 30 s).
     /// </summary>
@@ -56,6 +62,11 @@ public sealed class DeepPerceptionSiloOptions
         if (WorkerCheckInterval <= TimeSpan.Zero)
         {
             errors.Add($"{nameof(WorkerCheckInterval)} must be positive.");
+        }
+
+        if (SchedulerWatchdogInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(SchedulerWatchdogInterval)} must be positive.");
         }
 
         if (SchedulerPassInterval <= TimeSpan.Zero)

@@ -85,15 +85,87 @@ internal sealed partial class GpuSiloRegistrar(
     private partial void LogUnregistrationFailed(Exception exception, string siloName);
 }
 
-/// <summary>On control silos: wakes the scheduler at startup so queued work survives a full cluster restart.</summary>
-internal sealed class SchedulerStarter(IGrainFactory grains) : ILifecycleParticipant<ISiloLifecycle>
+/// <summary>
+/// On control silos: keeps the scheduler alive. It wakes the scheduler at start-up (so queued work survives a full
+/// cluster restart), on every cluster membership change (a GPU silo joined or died) and periodically. The scheduler is a
+/// singleton grain whose passes run on its own timer; if the silo hosting it dies, nothing else would reactivate it, and
+/// work running on a lost GPU silo would wait for a caller. Pumping is one-way and idempotent.
+/// </summary>
+internal sealed partial class SchedulerWatchdog(
+    IGrainFactory grains,
+    IClusterMembershipService membership,
+    IOptions<DeepPerceptionSiloOptions> options,
+    ILogger<SchedulerWatchdog> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _membershipLoop = Task.CompletedTask;
+    private Task _periodicLoop = Task.CompletedTask;
+
     public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(nameof(SchedulerStarter), ServiceLifecycleStage.Active, _ =>
+        lifecycle.Subscribe(nameof(SchedulerWatchdog), ServiceLifecycleStage.Active, OnStartAsync, OnStopAsync);
+
+    private Task OnStartAsync(CancellationToken cancellationToken)
+    {
+        Pump();
+        using (ExecutionContext.SuppressFlow())
+        {
+            _membershipLoop = Task.Run(WatchMembershipAsync);
+            _periodicLoop = Task.Run(PumpPeriodicallyAsync);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task OnStopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await Task.WhenAll(_membershipLoop, _periodicLoop).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    private async Task WatchMembershipAsync()
+    {
+        try
+        {
+            await foreach (var _ in membership.MembershipUpdates.WithCancellation(_stopping.Token))
+            {
+                Pump();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task PumpPeriodicallyAsync()
+    {
+        var period = options.Value.SchedulerWatchdogInterval;
+        using var timer = new PeriodicTimer(period);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                Pump();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void Pump()
+    {
+        try
         {
             grains.GetGrain<IJobSchedulerGrain>(PlatformKeys.Singleton).PumpAsync().Ignore();
-            return Task.CompletedTask;
-        });
+        }
+        catch (Exception ex)
+        {
+            LogPumpFailed(ex);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Waking the scheduler failed; the next tick retries")]
+    private partial void LogPumpFailed(Exception exception);
 }
 
 /// <summary>Cancels the silo's GPU work when the silo stops.</summary>

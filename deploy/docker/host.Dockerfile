@@ -15,7 +15,7 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 COPY --from=build /app ./
 ENV DeepPerception__DataDirectory=/data \
-    ASPNETCORE_URLS=http://0.0.0.0:8080
+    Urls=http://0.0.0.0:8080
 VOLUME /data
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s CMD wget -qO- http://127.0.0.1:8080/health/live || exit 1

@@ -108,6 +108,16 @@ public sealed class DeepPerceptionClient
             }
             else if (line.Length == 0 && kind is not null)
             {
+                if (kind == "error")
+                {
+                    using var problem = JsonDocument.Parse(data.ToString());
+                    var r = problem.RootElement;
+                    throw new DeepPerceptionApiException(
+                        (HttpStatusCode)(r.TryGetProperty("status", out var st) && st.TryGetInt32(out var code) ? code : 500),
+                        r.TryGetProperty("code", out var c) ? c.GetString() : null, r.TryGetProperty("title", out var t) ? t.GetString() : null,
+                        r.TryGetProperty("detail", out var d) ? d.GetString() : null, null, data.ToString());
+                }
+
                 if (kind == "final")
                 {
                     yield return new GroundStreamItem(kind, null, JsonSerializer.Deserialize<GroundResultDto>(data.ToString(), Json));

@@ -1,4 +1,3 @@
-using DeepPerception.Grains.Hosting;
 using DeepPerception.Host;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -15,8 +14,9 @@ public static class HostBuilderExtensions
     public const string ReadyTag = "ready";
 
     /// <summary>
-    /// Everything the host needs: options, structured logs, the Orleans silo with all roles (control and GPU, with the
-    /// engine runner), embedded storage under the data folder, OpenTelemetry, health checks and the demo seeder.
+    /// Everything the host needs: options, structured logs, the Orleans silo configured by
+    /// <see cref="PlatformClusterOptions"/> (by default all roles with the engine runner and embedded storage under the
+    /// data folder; see <see cref="ClusterHostExtensions"/> for cluster mode), OpenTelemetry, health checks and the demo seeder.
     /// </summary>
     public static WebApplicationBuilder AddDeepPerceptionHost(this WebApplicationBuilder builder)
     {
@@ -25,7 +25,7 @@ public static class HostBuilderExtensions
                       ?? new DeepPerceptionHostOptions();
         builder.Services.AddSingleton(options);
         builder.AddStructuredLogging();
-        builder.AddEmbeddedPlatform(options);
+        builder.AddConfiguredPlatform(options);
         builder.AddPlatformTelemetry();
         builder.Services.AddDeepPerceptionApi(builder.Configuration,
             o => o.BootstrapKeyFile ??= Path.Combine(options.DataRoot, "bootstrap-admin-key.txt"));
@@ -57,32 +57,8 @@ public static class HostBuilderExtensions
     /// The embedded platform: a localhost-clustered silo hosting control-plane grains and GPU work (engine runner on
     /// one device worker), file grain storage and the file-system artifact store under the data folder.
     /// </summary>
-    public static WebApplicationBuilder AddEmbeddedPlatform(this WebApplicationBuilder builder, DeepPerceptionHostOptions options)
-    {
-        Directory.CreateDirectory(options.DataRoot);
-        builder.Services.AddFileSystemArtifactStore(o => o.RootDirectory = options.ArtifactsDirectory);
-        builder.UseOrleans(silo =>
-        {
-            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: "deepperception", clusterId: options.ClusterId);
-            silo.AddDeepPerceptionSilo(o =>
-            {
-                o.Control = true;
-                o.Gpu = true;
-                o.DeviceName = DescribeDevice(options.Device);
-                o.MaxConcurrentWork = 1;
-            });
-            silo.AddFileGrainStorage(PlatformStorage.Name, o => o.RootDirectory = options.GrainsDirectory);
-            silo.AddEngineGpuWorker(o =>
-            {
-                o.WorkDirectory = options.WorkDirectory;
-                o.Device = options.Device;
-                o.ServingMaxBatchSize = options.ServingMaxBatchSize;
-                o.ServingMaxWaitMs = options.ServingMaxWaitMs;
-                o.ServingMaxPixels = options.ServingMaxPixels;
-            });
-        });
-        return builder;
-    }
+    public static WebApplicationBuilder AddEmbeddedPlatform(this WebApplicationBuilder builder, DeepPerceptionHostOptions options) =>
+        builder.AddPlatformSilo(options, new PlatformClusterOptions());
 
     /// <summary>
     /// OpenTelemetry tracing (ASP.NET Core, Orleans) and metrics (ASP.NET Core, Orleans); the OTLP exporter is added
@@ -123,11 +99,4 @@ public static class HostBuilderExtensions
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
         return app;
     }
-
-    private static string DescribeDevice(string device) => device switch
-    {
-        "cpu" => "cpu",
-        "cuda" => "cuda",
-        _ => TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu",
-    };
 }

@@ -8,6 +8,7 @@ builder.Services.AddDeepPerceptionPortal(builder.Configuration);
 var app = builder.Build();
 app.MapDeepPerceptionHealth();
 app.MapPlatformStatus();
+app.MapPlatformDashboard();
 app.MapDeepPerceptionApi();
 app.MapDeepPerceptionPortal();
 app.Run();

@@ -130,4 +130,19 @@ public sealed class IdentityAndQuotaTests(ApiHostFixture host)
             Assert.True(paths.TryGetProperty(path, out _), $"OpenAPI lacks {path}");
         }
     }
+
+    [Fact]
+    public async Task Tenant_admins_manage_members()
+    {
+        using var http = host.Http(host.AlphaAdmin);
+        var added = await http.PutAsJsonAsync("/v1/tenant/members/bob", new SetMemberBody("member"));
+        Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+        var members = await http.GetFromJsonAsync<ListDto<MemberDto>>("/v1/tenant/members");
+        Assert.Contains(members!.Items, m => m.UserId == "bob" && m.Role == "member");
+        Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync("/v1/tenant/members/bob")).StatusCode);
+        Assert.DoesNotContain((await http.GetFromJsonAsync<ListDto<MemberDto>>("/v1/tenant/members"))!.Items, m => m.UserId == "bob");
+        using var member = host.Http(host.AlphaMember);
+        Assert.Equal(HttpStatusCode.Forbidden, (await member.PutAsJsonAsync("/v1/tenant/members/eve", new SetMemberBody("admin"))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.PutAsJsonAsync("/v1/tenant/members/eve", new SetMemberBody("owner"))).StatusCode);
+    }
 }

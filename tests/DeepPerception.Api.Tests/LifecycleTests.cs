@@ -42,6 +42,18 @@ public sealed class LifecycleTests(ApiHostFixture host)
 
         var answer = await client.GroundAsync(DemoWorkRunner.Model, ApiHostFixture.Png(), "the Glimmer Finch", maxNewTokens: 4);
         Assert.Equal(work.ModelVersion, answer.Version);
+
+        var created = await http.PostAsJsonAsync("/v1/models", new CreateModelBody("tuned-copy", "Tuned copy", DemoWorkRunner.Model, work.ModelVersion));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var copy = (await created.Content.ReadFromJsonAsync<ModelDto>())!;
+        Assert.Equal("qwen2-vl-tiny", copy.BaseModel);
+        Assert.Empty(copy.Versions);
+        Assert.Contains(await client.ListModelsAsync(), m => m.ModelId == "tuned-copy");
+        Assert.Contains((await http.GetFromJsonAsync<ListDto<FineTuneJobDto>>("/v1/fine-tunes"))!.Items, j => j.JobId == work.JobId);
+        Assert.Contains((await http.GetFromJsonAsync<ListDto<EvaluationDto>>("/v1/evaluations"))!.Items, e => e.RunId == work.EvaluationId);
+        Assert.Contains((await http.GetFromJsonAsync<ListDto<BenchmarkDto>>("/v1/benchmarks"))!.Items, b => b.BenchmarkId == work.BenchmarkId);
+        Assert.Contains((await http.GetFromJsonAsync<ListDto<LeaderboardDto>>("/v1/leaderboards"))!.Items, b => b.BoardId == work.BoardId);
+        Assert.Contains(await client.ListDatasetsAsync(), d => d.DatasetId == "kvg-synth");
     }
 
     [Fact]

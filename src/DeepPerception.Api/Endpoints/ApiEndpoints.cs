@@ -85,11 +85,21 @@ internal static class ApiEndpoints
                     var data = e.Kind == "final" ? JsonSerializer.Serialize(e.Final, HttpBody.Json) : JsonSerializer.Serialize(new { text = e.Text }, HttpBody.Json);
                     await c.Response.WriteAsync($"event: {e.Kind}\ndata: {data}\n\n", c.RequestAborted);
                     await c.Response.Body.FlushAsync(c.RequestAborted);
-                    has = await events.MoveNextAsync();
+                    try
+                    {
+                        has = await events.MoveNextAsync();
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // The stream has started: the failure becomes a last 'error' event carrying the ProblemDetails.
+                        var problem = ApiMiddleware.ToProblem(ex, out _);
+                        await c.Response.WriteAsync($"event: error\ndata: {JsonSerializer.Serialize(problem, HttpBody.Json)}\n\n", c.RequestAborted);
+                        return;
+                    }
                 }
             })
             .Accepts<GroundBody>("application/json", "multipart/form-data").Produces(200, contentType: "text/event-stream")
-            .WithSummary("Server-sent events: 'token' events with reasoning text, then one 'final' event with the answer.");
+            .WithSummary("Server-sent events: 'token' events with reasoning text, then one 'final' event with the answer (or an 'error' event).");
     }
 
     private static async Task<GroundRequest> ReadGroundAsync(HttpContext c, DeepPerceptionApiOptions o)

@@ -36,6 +36,13 @@ public sealed class DeepPerceptionSiloOptions
     /// <summary>SFT jobs estimated at or below this many GPU seconds are "short" (default 7200).</summary>
     public double ShortFineTuneMaxGpuSeconds { get; set; } = 7200;
 
+    /// <summary>
+    /// Pre-emption by checkpoint: when higher-priority work is queued and no GPU slot is free, running lower-priority
+    /// work that has run at least this long is interrupted and goes back to the queue, to resume later from its last
+    /// checkpoint. Null turns pre-emption off. Default 10 minutes, so that work is not interrupted over and over.
+    /// </summary>
+    public TimeSpan? PreemptionMinRunTime { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The silo metadata role value for these options, e.g. "control,gpu".</summary>
     public string RoleValue => string.Join(',', new[] { Control ? SiloRoles.Control : null, Gpu ? SiloRoles.Gpu : null }
         .Where(r => r is not null));
@@ -72,6 +79,11 @@ public sealed class DeepPerceptionSiloOptions
         if (SchedulerPassInterval <= TimeSpan.Zero)
         {
             errors.Add($"{nameof(SchedulerPassInterval)} must be positive.");
+        }
+
+        if (PreemptionMinRunTime < TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(PreemptionMinRunTime)} must not be negative.");
         }
 
         return errors;

@@ -11,6 +11,12 @@ public sealed class SchedulerPolicy
 {
     /// <summary>SFT jobs estimated at or below this many GPU seconds are "short"; default 2 hours.</summary>
     public double ShortFineTuneMaxGpuSeconds { get; set; } = 7200;
+
+    /// <summary>
+    /// Pre-emption by checkpoint: running work of a lower priority class that has run at least this long may be
+    /// interrupted for queued higher-priority work when no GPU slot is free. Null (default) turns pre-emption off.
+    /// </summary>
+    public TimeSpan? PreemptionMinRunTime { get; set; }
 }
 
 /// <summary>A queued piece of work.</summary>
@@ -75,6 +81,13 @@ public sealed record SiloCapacity(string SiloId, string SiloName, int MaxConcurr
 
 /// <summary>A planned start of queued work on a silo.</summary>
 public sealed record DispatchDecision(string WorkKey, WorkKind Kind, string SiloId);
+
+/// <summary>
+/// A planned pre-emption: running work <see cref="WorkKey"/> (attempt <see cref="Attempt"/> on <see cref="SiloId"/>)
+/// is interrupted so that the queued, higher-priority <see cref="ForWorkKey"/> can start; it goes back to the queue and
+/// later resumes from its last checkpoint.
+/// </summary>
+public sealed record PreemptionDecision(string WorkKey, WorkKind Kind, string SiloId, int Attempt, string ForWorkKey, string Reason);
 
 /// <summary>
 /// The scheduling rules, free of Orleans: priority classes (evaluation &gt; short SFT &gt; long jobs), fair share
@@ -178,6 +191,58 @@ public sealed class JobScheduler(SchedulerState state, SchedulerPolicy policy)
         return decisions;
     }
 
+    /// <summary>
+    /// Plans pre-emptions, without changing the state: for each queued piece of work that <see cref="Plan"/> cannot start
+    /// (highest priority first), the running work of a strictly lower priority class on a silo that accepts work and
+    /// that has run at least <see cref="SchedulerPolicy.PreemptionMinRunTime"/> is chosen (lowest class first, then the
+    /// tenant running the most, then the most recently started). Each running piece of work is chosen at most once.
+    /// Empty when pre-emption is off.
+    /// </summary>
+    public IReadOnlyList<PreemptionDecision> PlanPreemptions(IReadOnlyList<SiloCapacity> silos, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(silos);
+        if (policy.PreemptionMinRunTime is not { } minRun)
+        {
+            return [];
+        }
+
+        var accepting = silos.Where(s => s.AcceptsWork).Select(s => s.SiloId).ToHashSet(StringComparer.Ordinal);
+        if (accepting.Count == 0)
+        {
+            return [];
+        }
+
+        var planned = Plan(silos).Select(d => d.WorkKey).ToHashSet(StringComparer.Ordinal);
+        var waiting = QueueOrder().Where(w => !planned.Contains(w.Key)).ToList();
+        var candidates = state.Running.Values
+            .Where(r => accepting.Contains(r.SiloId) && now - r.StartedAt >= minRun)
+            .ToList();
+        var tenantLoad = state.Running.Values.GroupBy(r => r.Work.TenantId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var decisions = new List<PreemptionDecision>();
+        foreach (var work in waiting)
+        {
+            var victim = candidates
+                .Where(r => r.Work.Priority > work.Priority)
+                .OrderByDescending(r => r.Work.Priority)
+                .ThenByDescending(r => tenantLoad.GetValueOrDefault(r.Work.TenantId))
+                .ThenByDescending(r => r.StartedAt)
+                .ThenBy(r => r.Work.Key, StringComparer.Ordinal)
+                .FirstOrDefault();
+            if (victim is null)
+            {
+                continue;
+            }
+
+            candidates.Remove(victim);
+            tenantLoad[victim.Work.TenantId] = tenantLoad.GetValueOrDefault(victim.Work.TenantId) - 1;
+            decisions.Add(new PreemptionDecision(victim.Work.Key, victim.Work.Kind, victim.SiloId, victim.Attempt, work.Key,
+                $"pre-empted by higher-priority {Describe(work.Priority)} '{work.Key}' after running {(now - victim.StartedAt).TotalSeconds:0} s"));
+        }
+
+        return decisions;
+    }
+
     /// <summary>Moves queued work to running.</summary>
     public void MarkRunning(string key, string siloId, int attempt, DateTimeOffset now)
     {
@@ -265,6 +330,13 @@ public sealed class JobScheduler(SchedulerState state, SchedulerPolicy policy)
         var capacity = accepting.Sum(s => s.MaxConcurrentWork);
         return $"Queued at position {index + 1}: all {capacity} GPU slots on {accepting.Count} silo(s) are busy.";
     }
+
+    private static string Describe(WorkPriorityClass priority) => priority switch
+    {
+        WorkPriorityClass.Evaluation => "evaluation",
+        WorkPriorityClass.ShortFineTune => "short fine-tune",
+        _ => "long fine-tune",
+    };
 
     private QueuedWork? Find(string key) => state.Queue.FirstOrDefault(w => w.Key == key);
 }

@@ -12,7 +12,9 @@ namespace DeepPerception.Grains.Scheduling;
 /// <summary>
 /// The scheduler grain: persists <see cref="SchedulerState"/> and runs <see cref="JobScheduler"/> passes on enqueue,
 /// release, registry changes and a periodic timer. A pass (1) sends running work whose silo is no longer active back
-/// to the queue, (2) moves work off draining silos, (3) starts queued work on silos with free slots.
+/// to the queue, (2) moves work off draining silos, (3) pre-empts lower-priority work that ran long enough when
+/// higher-priority work waits for a slot (it resumes later from its checkpoint), (4) starts queued work on silos with
+/// free slots.
 /// </summary>
 [ControlPlane]
 internal sealed partial class JobSchedulerGrain(
@@ -21,7 +23,11 @@ internal sealed partial class JobSchedulerGrain(
     TimeProvider time,
     ILogger<JobSchedulerGrain> logger) : Grain, IJobSchedulerGrain
 {
-    private readonly SchedulerPolicy _policy = new() { ShortFineTuneMaxGpuSeconds = options.Value.ShortFineTuneMaxGpuSeconds };
+    private readonly SchedulerPolicy _policy = new()
+    {
+        ShortFineTuneMaxGpuSeconds = options.Value.ShortFineTuneMaxGpuSeconds,
+        PreemptionMinRunTime = options.Value.PreemptionMinRunTime,
+    };
     private IReadOnlyList<SiloCapacity> _lastSilos = [];
     private DateTimeOffset _lastWorkerCheck = DateTimeOffset.MinValue;
 
@@ -117,6 +123,16 @@ internal sealed partial class JobSchedulerGrain(
             }
         }
 
+        foreach (var preemption in scheduler.PlanPreemptions(_lastSilos, time.GetUtcNow()))
+        {
+            if (scheduler.Requeue(preemption.WorkKey) is { } preempted)
+            {
+                changed = true;
+                LogPreempted(preemption.WorkKey, preemption.Attempt, preemption.ForWorkKey);
+                await InterruptAsync(preempted, preemption.Reason);
+            }
+        }
+
         foreach (var decision in scheduler.Plan(_lastSilos))
         {
             changed = true;
@@ -184,6 +200,9 @@ internal sealed partial class JobSchedulerGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatch of {WorkKey} to {SiloId} failed")]
     private partial void LogDispatchFailed(Exception exception, string workKey, string siloId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pre-empting {WorkKey} attempt {Attempt} for {ForWorkKey}")]
+    private partial void LogPreempted(string workKey, int attempt, string forWorkKey);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Interrupting {WorkKey} failed")]
     private partial void LogInterruptFailed(Exception exception, string workKey);

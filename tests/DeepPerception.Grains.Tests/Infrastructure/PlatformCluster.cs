@@ -46,8 +46,11 @@ public sealed class PlatformCluster : IAsyncDisposable
     /// <summary>The grain state folder.</summary>
     public string GrainStateFolder => Path.Combine(Root, "grains");
 
-    /// <summary>Starts a cluster with <paramref name="silos"/> silos (the first is the control silo).</summary>
-    public static async Task<PlatformCluster> StartAsync(int silos)
+    /// <summary>
+    /// Starts a cluster with <paramref name="silos"/> silos (the first is the control silo); <paramref name="configure"/>
+    /// adjusts every silo's options after the test defaults.
+    /// </summary>
+    public static async Task<PlatformCluster> StartAsync(int silos, Action<DeepPerceptionSiloOptions>? configure = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "dp-cluster-" + Guid.NewGuid().ToString("N"));
         var builder = new InProcessTestClusterBuilder((short)silos);
@@ -63,6 +66,8 @@ public sealed class PlatformCluster : IAsyncDisposable
                 o.MaxConcurrentWork = 2;
                 o.SchedulerPassInterval = TimeSpan.FromMilliseconds(200);
                 o.WorkerCheckInterval = TimeSpan.FromMilliseconds(500);
+                o.PreemptionMinRunTime = null;
+                configure?.Invoke(o);
             });
             silo.AddFileGrainStorage(PlatformStorage.Name, o =>
             {

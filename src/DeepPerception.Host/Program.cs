@@ -11,6 +11,7 @@ app.MapPlatformStatus();
 app.MapPlatformDashboard();
 app.MapDeepPerceptionApi();
 app.MapDeepPerceptionPortal();
+app.LinkPortalToDashboard();
 app.Run();
 
 /// <summary>The one-process DeepPerception host (entry point; public for integration tests).</summary>

@@ -116,6 +116,7 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
             await Expect(page.Locator("#silos tbody tr")).ToHaveCountAsync(1);
             await Expect(page.Locator("#silos")).ToContainTextAsync("alive");
             await Expect(page.Locator("#silos")).ToContainTextAsync("accepts work");
+            await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Orleans Dashboard" })).ToHaveAttributeAsync("href", "/dashboard");
             await ShotAsync(page, "admin-01-silos");
 
             await page.Locator("#silos .dp-drain").ClickAsync();
@@ -187,7 +188,7 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
 
     /// <summary>
     /// Repeats <paramref name="action"/> until <paramref name="selector"/> shows: an input event sent before a freshly
-    /// rendered component has attached its handlers is lost, so a busy machine may need a second try.
+    /// rendered component has attached its handlers is lost, so a busy machine may need a second try on a reloaded page.
     /// </summary>
     private static async Task RetryUntilVisibleAsync(IPage page, Func<Task> action, string selector)
     {
@@ -201,6 +202,9 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
             }
             catch (TimeoutException) when (attempt < 4)
             {
+                // Start over on a freshly loaded page (a new circuit) before the next try.
+                await page.ReloadAsync();
+                await WaitInteractiveAsync(page);
             }
         }
     }

@@ -19,6 +19,14 @@ for script in tests/fixtures/npm/*.mjs; do
   (cd tests/fixtures/npm && node "$(basename "$script")") || { echo "fixture script $script failed"; exit 1; }
 done
 
+# browser for the portal's end-to-end tests (Debian's chromium, driven by Playwright; no browser download) ----------
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== apt-get install chromium"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium; } >/dev/null 2>&1 \
+    || echo "chromium could not be installed; the portal's browser tests will fail with a message saying so"
+fi
+
 # build ----------------------------------------------------------------------------------------
 echo "== dotnet build"
 dotnet build DeepPerception.sln -c Release -nologo -v q || { echo "0 passed, 1 failed"; exit 1; }

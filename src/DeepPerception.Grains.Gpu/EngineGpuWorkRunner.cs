@@ -240,6 +240,8 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
         }
 
         var metrics = ImmutableDictionary.CreateBuilder<string, double>(StringComparer.Ordinal);
+        var adapterStages = new List<IReadOnlyList<LoraDelta>>();
+        var adapterBaseKey = skipSft && c.GrpoBaseDir is not null ? GrpoBaseKey(c.Spec.CheckpointPrefix) : c.Spec.BaseCheckpointKey;
         var totalSteps = recipe.Stages.Sum(s => s == EngineStage.Sft ? recipe.SftSteps : recipe.GrpoSteps);
         var offset = 0;
         for (var index = 0; index < recipe.Stages.Count; index++)
@@ -307,6 +309,7 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
             offset += stageSteps;
             if (recipe.Lora is not null)
             {
+                adapterStages.Add(LoraAdapters.Capture(model.Model));
                 LoraAdapters.Merge(model.Model);
             }
 
@@ -321,6 +324,19 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
         }
 
         WriteModelFolder(model.Model, c.BaseDir, c.OutputDir);
+        if (adapterStages.Count > 0)
+        {
+            // Besides the merged weights, the version keeps its LoRA delta against the weights it started from, so that
+            // serving can load it next to a shared base (ServedAdapters) instead of a full copy per version.
+            var adapterDir = Path.Combine(c.OutputDir, ServingAdapter.Folder);
+            LoraAdapters.SaveCombined(adapterDir, adapterStages, adapterBaseKey, recipe.Lora!.IncludeVision);
+            ServingAdapter.WriteBase(adapterDir, adapterBaseKey);
+            foreach (var delta in adapterStages.SelectMany(s => s))
+            {
+                delta.Dispose();
+            }
+        }
+
         metrics["steps"] = totalSteps;
         return new FineTuneResult(totalSteps, metrics.ToImmutable());
     }

@@ -24,6 +24,9 @@ public sealed class EngineGpuWorkerOptions
     /// <summary>Checkpoints kept loaded for serving, least recently used out (default 2).</summary>
     public int ServingMaxLoadedModels { get; set; } = 2;
 
+    /// <summary>LoRA adapters (fine-tuned versions) kept loaded per served base model, least recently used out (default 64).</summary>
+    public int ServingMaxAdaptersPerModel { get; set; } = 64;
+
     /// <summary>The image processor's max_pixels when serving (default 401408, the paper's training resolution).</summary>
     public int ServingMaxPixels { get; set; } = 401408;
 
@@ -64,6 +67,11 @@ public sealed class EngineGpuWorkerOptions
         if (ServingMaxLoadedModels < 1)
         {
             errors.Add($"{nameof(ServingMaxLoadedModels)} must be at least 1.");
+        }
+
+        if (ServingMaxAdaptersPerModel < 1)
+        {
+            errors.Add($"{nameof(ServingMaxAdaptersPerModel)} must be at least 1.");
         }
 
         if (ServingMaxPixels < 28 * 28 * 4)

@@ -9,6 +9,7 @@ using DeepPerception.Kvg;
 using DeepPerception.ML.Kvg;
 using DeepPerception.ML.Preprocessing.Images;
 using DeepPerception.ML.Preprocessing.Text;
+using DeepPerception.ML.Qwen2VL;
 using DeepPerception.ML.Runtime;
 using DeepPerception.Storage;
 using Microsoft.Extensions.Logging;
@@ -31,7 +32,8 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
     private readonly ILogger<EngineGroundingRunner> _logger;
     private readonly SafeImageDecoder _decoder;
     private readonly DynamicBatcher<BatchKey, Pending, GroundOutcome> _batcher;
-    private readonly LinkedList<(string Key, KvgModel Model)> _models = new();
+    private readonly LinkedList<LoadedModel> _models = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task<string?>> _adapterBases = new(StringComparer.Ordinal);
 
     /// <summary>Creates the runner and starts its batcher.</summary>
     public EngineGroundingRunner(IArtifactStore store, DeviceWorker worker, IOptions<EngineGpuWorkerOptions> options, ILogger<EngineGroundingRunner> logger)
@@ -58,7 +60,7 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
         {
             lock (_models)
             {
-                return _models.Select(m => m.Key).ToList();
+                return _models.Select(m => m.Key).Concat(_models.SelectMany(m => m.Adapters)).ToList();
             }
         }
     }
@@ -81,9 +83,15 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
         }
 
         var decodeTime = Stopwatch.GetElapsedTime(arrived);
+        // A LoRA version is served as an adapter on its (shared, cached) base: requests of different versions of one base
+        // then share batches. Other versions are served from their own weights.
+        var adapterBase = await _adapterBases.GetOrAdd(work.CheckpointKey, key => ServingAdapter.ReadBaseAsync(_store, key, CancellationToken.None))
+            .ConfigureAwait(false);
+        var modelKey = adapterBase ?? work.CheckpointKey;
         try
         {
-            return await _batcher.EnqueueAsync(new BatchKey(work.CheckpointKey, settings), new Pending(work, image, arrived, decodeTime, onText),
+            return await _batcher.EnqueueAsync(new BatchKey(modelKey, settings),
+                new Pending(work, image, arrived, decodeTime, onText, adapterBase is null ? null : work.CheckpointKey),
                 cancellationToken).ConfigureAwait(false);
         }
         catch (BatcherQueueFullException e)
@@ -101,10 +109,10 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
     public async ValueTask DisposeAsync()
     {
         await _batcher.DisposeAsync().ConfigureAwait(false);
-        List<KvgModel> models;
+        List<LoadedModel> models;
         lock (_models)
         {
-            models = _models.Select(m => m.Model).ToList();
+            models = _models.ToList();
             _models.Clear();
         }
 
@@ -139,7 +147,13 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
 
     private async Task<IReadOnlyList<GroundOutcome>> RunBatchAsync(BatchKey key, IReadOnlyList<BatchEntry<Pending>> batch, CancellationToken stop)
     {
-        var model = await ModelAsync(key.CheckpointKey, stop).ConfigureAwait(false);
+        var loaded = await ModelAsync(key.CheckpointKey, stop).ConfigureAwait(false);
+        foreach (var adapter in batch.Select(e => e.Request.Adapter).OfType<string>().Distinct(StringComparer.Ordinal))
+        {
+            await EnsureAdapterAsync(loaded, adapter, stop).ConfigureAwait(false);
+        }
+
+        var model = loaded.Model;
         var options = new GroundOptions
         {
             Prompt = key.Settings.Prompt == "base" ? KvgPromptStyle.None : KvgPromptStyle.R1,
@@ -162,7 +176,8 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
                     }
                 }
                 : null;
-            var answers = model.Ground(batch.Select(e => new GroundRequest(e.Request.Image, e.Request.Work.Query)).ToList(), options, onToken, stop);
+            var answers = model.Ground(batch.Select(e => new GroundRequest(e.Request.Image, e.Request.Work.Query, e.Request.Adapter)).ToList(),
+                options, onToken, stop);
             for (var i = 0; i < streams.Length; i++)
             {
                 if (streams[i]?.Flush() is { Length: > 0 } rest)
@@ -189,7 +204,7 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
                 TotalMs: Stopwatch.GetElapsedTime(pending.Arrived).TotalMilliseconds,
                 BatchSize: batch.Count);
             outcomes[i] = new GroundOutcome(
-                pending.Work.RequestId, key.CheckpointKey, pending.Image.Width, pending.Image.Height,
+                pending.Work.RequestId, pending.Work.CheckpointKey, pending.Image.Width, pending.Image.Height,
                 r.PixelBox is { } p ? new BoxCoordinates(p.X1, p.Y1, p.X2, p.Y2) : null,
                 r.ModelBox is { } m ? new BoxCoordinates(m.X1, m.Y1, m.X2, m.Y2) : null,
                 model.Convention.Family, r.Text, Reasoning(r.Text), StatusName(r.Parsed.Status), r.PromptTokens, r.GeneratedTokens,
@@ -211,7 +226,7 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
         }
     }
 
-    private async Task<KvgModel> ModelAsync(string checkpointKey, CancellationToken cancellationToken)
+    private async Task<LoadedModel> ModelAsync(string checkpointKey, CancellationToken cancellationToken)
     {
         lock (_models)
         {
@@ -221,44 +236,25 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
                 {
                     _models.Remove(node);
                     _models.AddFirst(node);
-                    return node.Value.Model;
+                    return node.Value;
                 }
             }
         }
 
-        // Only the batcher's single loop loads models, so no two loads of one key race.
-        var directory = Path.Combine(_options.WorkDirectory, "serving",
-            Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(checkpointKey)))[..24]);
-        if (!File.Exists(Path.Combine(directory, ArtifactFolders.ManifestFile + ".ok")))
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-
-            try
-            {
-                await ArtifactFolders.DownloadAsync(_store, checkpointKey, directory, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ArtifactNotFoundException)
-            {
-                throw new ResourceNotFoundException($"The checkpoint '{checkpointKey}' is not in the artifact store.");
-            }
-
-            await File.WriteAllTextAsync(Path.Combine(directory, ArtifactFolders.ManifestFile + ".ok"), checkpointKey, cancellationToken).ConfigureAwait(false);
-        }
-
+        // Only the batcher's single loop loads models and adapters, so no two loads of one key race.
+        var directory = await DownloadAsync(checkpointKey, checkpointKey, cancellationToken).ConfigureAwait(false);
         var stopwatch = Stopwatch.StartNew();
         var model = await _worker.RunAsync(() => KvgModel.Load(directory, _worker.Device, maxPixels: _options.ServingMaxPixels).DetachFromDisposeScope(), cancellationToken)
             .ConfigureAwait(false);
         _logger.LogInformation("Loaded checkpoint {CheckpointKey} for serving in {Elapsed} ms.", checkpointKey, stopwatch.ElapsedMilliseconds);
-        KvgModel? evicted = null;
+        var loaded = new LoadedModel(checkpointKey, model);
+        LoadedModel? evicted = null;
         lock (_models)
         {
-            _models.AddFirst((checkpointKey, model));
+            _models.AddFirst(loaded);
             if (_models.Count > _options.ServingMaxLoadedModels)
             {
-                evicted = _models.Last!.Value.Model;
+                evicted = _models.Last!.Value;
                 _models.RemoveLast();
             }
         }
@@ -268,7 +264,66 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
             await _worker.RunAsync(evicted.Dispose, CancellationToken.None).ConfigureAwait(false);
         }
 
-        return model;
+        return loaded;
+    }
+
+    private async Task EnsureAdapterAsync(LoadedModel loaded, string versionKey, CancellationToken cancellationToken)
+    {
+        lock (_models)
+        {
+            if (loaded.Adapters.Remove(versionKey))
+            {
+                loaded.Adapters.AddFirst(versionKey);
+                return;
+            }
+        }
+
+        var adapterKey = ArtifactKey.Combine(versionKey, ServingAdapter.Folder);
+        var directory = await DownloadAsync(adapterKey, adapterKey, cancellationToken).ConfigureAwait(false);
+        var layers = await _worker.RunAsync(() => ServedAdapters.Load(loaded.Model.Model, versionKey, directory), cancellationToken).ConfigureAwait(false);
+        _logger.LogInformation("Loaded the LoRA adapter of {VersionKey} ({Layers} layers) on {BaseKey}.", versionKey, layers, loaded.Key);
+        string? evicted = null;
+        lock (_models)
+        {
+            loaded.Adapters.AddFirst(versionKey);
+            if (loaded.Adapters.Count > _options.ServingMaxAdaptersPerModel)
+            {
+                evicted = loaded.Adapters.Last!.Value;
+                loaded.Adapters.RemoveLast();
+            }
+        }
+
+        if (evicted is not null)
+        {
+            await _worker.RunAsync(() => ServedAdapters.Unload(loaded.Model.Model, evicted), CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<string> DownloadAsync(string folderKey, string cacheKey, CancellationToken cancellationToken)
+    {
+        var directory = Path.Combine(_options.WorkDirectory, "serving",
+            Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cacheKey)))[..24]);
+        var done = Path.Combine(directory, ".complete");
+        if (!File.Exists(done))
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+
+            try
+            {
+                await ArtifactFolders.DownloadAsync(_store, folderKey, directory, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ArtifactNotFoundException)
+            {
+                throw new ResourceNotFoundException($"The checkpoint '{folderKey}' is not in the artifact store.");
+            }
+
+            await File.WriteAllTextAsync(done, folderKey, cancellationToken).ConfigureAwait(false);
+        }
+
+        return directory;
     }
 
     [GeneratedRegex(@"<think>(.*?)</think>", RegexOptions.Singleline)]
@@ -276,5 +331,27 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
 
     private sealed record BatchKey(string CheckpointKey, GroundSettings Settings);
 
-    private sealed record Pending(GroundWork Work, RgbImage Image, long Arrived, TimeSpan DecodeTime, Action<string>? OnText);
+    private sealed record Pending(GroundWork Work, RgbImage Image, long Arrived, TimeSpan DecodeTime, Action<string>? OnText, string? Adapter);
+
+    private sealed class LoadedModel(string key, KvgModel model)
+    {
+        public string Key { get; } = key;
+
+        public KvgModel Model { get; } = model;
+
+        /// <summary>Served adapters (model version keys), most recently used first.</summary>
+        public LinkedList<string> Adapters { get; } = new();
+
+        /// <summary>Releases the adapters' tensors and the model (on the device thread).</summary>
+        public void Dispose()
+        {
+            foreach (var adapter in Adapters)
+            {
+                ServedAdapters.Unload(Model.Model, adapter);
+            }
+
+            Adapters.Clear();
+            Model.Dispose();
+        }
+    }
 }

@@ -85,7 +85,7 @@ public sealed class EngineGpuWorkRunnerTests(EngineFixture fixture) : IClassFixt
     }
 
     [Fact]
-    public async Task Cot_sft_then_grpo_with_lora_produces_a_merged_model()
+    public async Task Cot_sft_then_grpo_with_lora_produces_a_merged_model_that_keeps_its_combined_adapter()
     {
         var settings = ImmutableDictionary<string, string>.Empty
             .Add("stages", "sft+grpo").Add("lora_rank", "4").Add("grpo_steps", "2").Add("generations", "2")
@@ -100,10 +100,15 @@ public sealed class EngineGpuWorkRunnerTests(EngineFixture fixture) : IClassFixt
         Assert.Contains(progress.Reports, p => p.CheckpointKey == $"{spec.CheckpointPrefix}/grpo/checkpoint-000001");
         Assert.Contains(progress.Reports, p => p.Step == 4 && p.CheckpointKey == $"{spec.CheckpointPrefix}/grpo/checkpoint-000002");
         Assert.True(await ArtifactFolders.IsCompleteAsync(fixture.Store, $"{spec.CheckpointPrefix}/grpo-base"));
-        // The output is a plain (merged) model folder: no adapter files.
+        // The output is a merged model folder (loadable as is, exportable to HF) that also keeps the LoRA delta of both
+        // stages, as one PEFT adapter of rank 8 (4 per stage), against the weights the job started from.
         var files = await fixture.Store.ListAllAsync(spec.OutputKey + "/");
         Assert.Contains(files, f => f.Key.EndsWith("/model.safetensors", StringComparison.Ordinal));
-        Assert.DoesNotContain(files, f => f.Key.Contains("adapter", StringComparison.Ordinal));
+        Assert.DoesNotContain(files, f => f.Key.EndsWith("/model.safetensors", StringComparison.Ordinal) && f.Key.Contains("/adapter/", StringComparison.Ordinal));
+        Assert.Contains(files, f => f.Key == $"{spec.OutputKey}/adapter/adapter_model.safetensors");
+        var config = await fixture.Store.GetTextAsync($"{spec.OutputKey}/adapter/adapter_config.json");
+        Assert.Contains("\"r\": 8", config, StringComparison.Ordinal);
+        Assert.Equal(EngineFixture.BaseModelKey, await ServingAdapter.ReadBaseAsync(fixture.Store, spec.OutputKey, CancellationToken.None));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using DeepPerception.Abstractions;
 using DeepPerception.Abstractions.Serving;
 using DeepPerception.Grains.Gpu;
+using DeepPerception.Storage;
 using DeepPerception.ML.Preprocessing.Images;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -95,6 +96,45 @@ public sealed class EngineGroundingRunnerTests(EngineFixture fixture) : IClassFi
         Assert.Contains("acme/models/none/v9", missing.Message, StringComparison.Ordinal);
         var fine = await runner.GroundAsync(Work(4), null, CancellationToken.None);
         Assert.Equal("req-4", fine.RequestId);
+    }
+
+    [Fact]
+    public async Task A_lora_version_is_served_as_an_adapter_on_the_shared_base_in_one_batch_with_base_requests()
+    {
+        var settings = System.Collections.Immutable.ImmutableDictionary<string, string>.Empty
+            .Add("stages", "sft+grpo").Add("lora_rank", "4").Add("grpo_steps", "2").Add("generations", "2").Add("max_completion_length", "8");
+        var spec = fixture.Spec("served-lora", EngineFixture.SftRecipe(steps: 6, checkpointEvery: 0, settings) with { LearningRate = 5e-2 });
+        var outcome = await fixture.Runner.RunFineTuneAsync(spec, null, new RecordingProgress(), CancellationToken.None);
+        Assert.Equal(DeepPerception.Abstractions.Work.OutcomeKind.Succeeded, outcome.Kind);
+        Assert.Equal(EngineFixture.BaseModelKey, await ServingAdapter.ReadBaseAsync(fixture.Store, spec.OutputKey, CancellationToken.None));
+
+        // The same version without its adapter folder is served from its merged weights: the reference.
+        var mergedKey = "acme/models/tiny/merged-copy";
+        await foreach (var item in fixture.Store.ListAsync(spec.OutputKey + "/"))
+        {
+            if (!item.Key.Contains("/adapter/", StringComparison.Ordinal) && !item.Key.EndsWith("/manifest.json", StringComparison.Ordinal))
+            {
+                var content = await fixture.Store.GetAsync(item.Key);
+                await fixture.Store.PutBytesAsync(mergedKey + item.Key[spec.OutputKey.Length..], content.Content);
+            }
+        }
+
+        await using var runner = NewRunner(maxBatch: 3, maxWaitMs: 10_000, "lora");
+        var together = await Task.WhenAll(
+            runner.GroundAsync(Work(21) with { CheckpointKey = spec.OutputKey }, null, CancellationToken.None),
+            runner.GroundAsync(Work(22), null, CancellationToken.None),
+            runner.GroundAsync(Work(23) with { CheckpointKey = spec.OutputKey }, null, CancellationToken.None));
+        Assert.All(together, o => Assert.Equal(3, o.Timings.BatchSize));
+        Assert.Equal(spec.OutputKey, together[0].CheckpointKey);
+        Assert.Equal(EngineFixture.BaseModelKey, together[1].CheckpointKey);
+        Assert.Equal([EngineFixture.BaseModelKey, spec.OutputKey], runner.LoadedCheckpoints);
+
+        await using var reference = NewRunner(maxBatch: 1, maxWaitMs: 0, "lora-reference");
+        var merged = await reference.GroundAsync(Work(21) with { CheckpointKey = mergedKey }, null, CancellationToken.None);
+        var baseAlone = await reference.GroundAsync(Work(22), null, CancellationToken.None);
+        Assert.Equal(merged.Text, together[0].Text);
+        Assert.Equal(baseAlone.Text, together[1].Text);
+        Assert.NotEqual(baseAlone.Text, merged.Text);
     }
 
     [Fact]

@@ -31,8 +31,11 @@ public sealed record GroundOptions
     public long? Seed { get; init; }
 }
 
-/// <summary>One ground request: an image and a question (an entity name is wrapped into the KVG query).</summary>
-public sealed record GroundRequest(RgbImage Image, string Question);
+/// <summary>
+/// One ground request: an image and a question (an entity name is wrapped into the KVG query), optionally answered
+/// through a served LoRA adapter (<see cref="ServedAdapters"/>) loaded on the model under <paramref name="Adapter"/>.
+/// </summary>
+public sealed record GroundRequest(RgbImage Image, string Question, string? Adapter = null);
 
 /// <summary>The answer to a ground request.</summary>
 public sealed record GroundResult(
@@ -177,6 +180,9 @@ public sealed class KvgModel : IDisposable
             return new PromptInput(PromptIds(AsQuestion(r.Question), p.TokenCount, options.Prompt), pixels, [new ImageGrid(p.GridT, p.GridH, p.GridW)]);
         }).ToList();
         var preprocess = sw.Elapsed;
+        using var routing = requests.Any(r => r.Adapter is not null)
+            ? ServedAdapters.Route(Model, requests.Select(r => r.Adapter).ToList(), processed.Select(p => p.GridT * p.GridH * p.GridW).ToList())
+            : null;
         var result = Generation.Generate(Model, new GenerationRequest
         {
             Prompts = prompts,

@@ -22,6 +22,9 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
     private Linear? _loraB;
     private double _loraScaling;
     private double _loraDropout;
+    private readonly Dictionary<string, ServedLora> _served = new(StringComparer.Ordinal);
+    private IReadOnlyList<(ServedLora Adapter, Tensor Rows)>? _routes;
+    private bool _routeFlattened;
 
     /// <summary>Creates a layer mapping <paramref name="inFeatures"/> to <paramref name="outFeatures"/>.</summary>
     public AdaptableLinear(long inFeatures, long outFeatures, bool hasBias) : base(nameof(AdaptableLinear))
@@ -53,6 +56,9 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
 
     /// <summary>The adapter's A matrix [r, in] (null without an adapter).</summary>
     public Linear? LoraA => _loraA;
+
+    /// <summary>The attached adapter's scaling (alpha / r; 0 without an adapter).</summary>
+    public double LoraScaling => _loraA is null ? 0 : _loraScaling;
 
     /// <summary>The adapter's B matrix [out, r] (null without an adapter).</summary>
     public Linear? LoraB => _loraB;
@@ -113,10 +119,60 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         _loraB = null;
     }
 
+    /// <summary>Names of the served (inference-only) adapters loaded on this layer.</summary>
+    public IReadOnlyCollection<string> ServedAdapters => _served.Keys;
+
+    /// <summary>
+    /// Adds an inference-only adapter under <paramref name="name"/> (A [r, in], B [out, r], output += scaling · x·Aᵀ·Bᵀ for
+    /// the rows routed to it). The layer takes ownership of the tensors.
+    /// </summary>
+    public void AddServedAdapter(string name, Tensor a, Tensor b, double scaling)
+    {
+        if (a.ndim != 2 || b.ndim != 2 || a.shape[1] != InFeatures || b.shape[0] != OutFeatures || a.shape[0] != b.shape[1])
+        {
+            throw new ArgumentException(
+                $"Adapter '{name}' has A [{string.Join(',', a.shape)}] and B [{string.Join(',', b.shape)}]; this layer needs A [r,{InFeatures}] and B [{OutFeatures},r].");
+        }
+
+        if (!_served.TryAdd(name, new ServedLora(a, b, scaling)))
+        {
+            throw new InvalidOperationException($"An adapter named '{name}' is already loaded on this layer.");
+        }
+    }
+
+    /// <summary>Removes and disposes a served adapter; returns false when absent.</summary>
+    public bool RemoveServedAdapter(string name)
+    {
+        if (!_served.Remove(name, out var adapter))
+        {
+            return false;
+        }
+
+        adapter.A.Dispose();
+        adapter.B.Dispose();
+        return true;
+    }
+
+    /// <summary>
+    /// Routes rows of the next forward passes to served adapters: each entry names an adapter and the row indices it
+    /// applies to (rows of dimension 0, or of the input flattened to [rows, in] when <paramref name="flattened"/>).
+    /// Adapters this layer does not carry are skipped. Null clears the routes.
+    /// </summary>
+    internal void SetRoutes(IReadOnlyList<(string Adapter, Tensor Rows)>? routes, bool flattened)
+    {
+        _routes = routes?.Where(r => _served.ContainsKey(r.Adapter)).Select(r => (_served[r.Adapter], r.Rows)).ToList();
+        _routeFlattened = flattened;
+    }
+
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
         var output = F.linear(input, _weight, _bias);
+        if (_routes is { Count: > 0 } routes)
+        {
+            output = ApplyServed(input, output, routes);
+        }
+
         if (_loraA is null || _loraB is null || !LoraEnabled)
         {
             return output;
@@ -125,6 +181,22 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         var x = training && _loraDropout > 0 ? F.dropout(input, _loraDropout, training) : input;
         return output.add(_loraB.forward(_loraA.forward(x)).mul(_loraScaling));
     }
+
+    private Tensor ApplyServed(Tensor input, Tensor output, IReadOnlyList<(ServedLora Adapter, Tensor Rows)> routes)
+    {
+        var x = _routeFlattened ? input.reshape(-1, InFeatures) : input;
+        var y = _routeFlattened ? output.reshape(-1, OutFeatures) : output;
+        foreach (var (adapter, rows) in routes)
+        {
+            var selected = x.index_select(0, rows);
+            var delta = selected.matmul(adapter.A.t()).matmul(adapter.B.t()).mul(adapter.Scaling);
+            y = y.index_add(0, rows, delta.to(y.dtype), 1.0);
+        }
+
+        return _routeFlattened ? y.reshape(output.shape) : y;
+    }
+
+    private sealed record ServedLora(Tensor A, Tensor B, double Scaling);
 }
 
 /// <summary>Qwen2 RMSNorm: <c>w · x / sqrt(mean(x²) + eps)</c>, computed in float32.</summary>

@@ -39,7 +39,8 @@ public static class LoraAdapters
     /// <summary>PEFT's adapter config file.</summary>
     public const string ConfigFile = "adapter_config.json";
 
-    private const string Prefix = "base_model.model.";
+    /// <summary>The prefix PEFT puts before layer names in adapter files.</summary>
+    internal const string Prefix = "base_model.model.";
 
     /// <summary>Attaches fresh adapters to every targeted layer; returns the adapted layer names.</summary>
     public static IReadOnlyList<string> Attach(Qwen2VLForConditionalGeneration model, LoraOptions options)
@@ -158,6 +159,81 @@ public static class LoraAdapters
         File.WriteAllText(Path.Combine(directory, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
+    /// <summary>
+    /// Copies the attached adapters as weight deltas (A [r, in] and B·scaling [out, r], on the CPU, outside any dispose
+    /// scope), for example before <see cref="Merge"/>, so that several training stages can later be saved as one adapter
+    /// with <see cref="SaveCombined"/>.
+    /// </summary>
+    public static IReadOnlyList<LoraDelta> Capture(Qwen2VLForConditionalGeneration model)
+    {
+        using var noGrad = no_grad();
+        var deltas = new List<LoraDelta>();
+        foreach (var (name, layer) in model.Linears())
+        {
+            if (layer.LoraA is { } a && layer.LoraB is { } b)
+            {
+                deltas.Add(new LoraDelta(name,
+                    a.weight!.detach().to(ScalarType.Float32).cpu().clone().DetachFromDisposeScope(),
+                    b.weight!.detach().to(ScalarType.Float32).cpu().mul(layer.LoraScaling).DetachFromDisposeScope()));
+            }
+        }
+
+        return deltas;
+    }
+
+    /// <summary>
+    /// Saves the sum of several captured adapters (one per training stage, applied one after the other) as a single
+    /// PEFT adapter: per layer A = [A₁; A₂; …] and B = [s₁B₁, s₂B₂, …] with lora_alpha = r, so that
+    /// scaling · B·A = Σ sᵢ·Bᵢ·Aᵢ exactly. Every stage must adapt the same layers with the same rank.
+    /// </summary>
+    public static void SaveCombined(string directory, IReadOnlyList<IReadOnlyList<LoraDelta>> stages, string baseModel, bool includeVision)
+    {
+        if (stages.Count == 0 || stages[0].Count == 0)
+        {
+            throw new ArgumentException("There is no captured adapter to save.");
+        }
+
+        var layers = stages[0].Select(d => d.Layer).ToArray();
+        if (stages.Any(s => !s.Select(d => d.Layer).SequenceEqual(layers)))
+        {
+            throw new ArgumentException("The captured stages adapt different layers; they cannot be combined into one adapter.");
+        }
+
+        var tensors = new List<SafetensorsTensor>();
+        long? rank = null;
+        for (var i = 0; i < layers.Length; i++)
+        {
+            using var scope = NewDisposeScope();
+            var a = torch.cat(stages.Select(s => s[i].A).ToArray(), 0);
+            var b = torch.cat(stages.Select(s => s[i].ScaledB).ToArray(), 1);
+            if (rank is not null && rank != a.shape[0])
+            {
+                throw new ArgumentException("The captured layers have different ranks; they cannot share one adapter config.");
+            }
+
+            rank = a.shape[0];
+            tensors.Add(Qwen2VLCheckpoint.ToSafetensors($"{Prefix}{layers[i]}.lora_A.weight", a, SafetensorsDType.F32));
+            tensors.Add(Qwen2VLCheckpoint.ToSafetensors($"{Prefix}{layers[i]}.lora_B.weight", b, SafetensorsDType.F32));
+        }
+
+        Directory.CreateDirectory(directory);
+        Safetensors.Write(Path.Combine(directory, WeightsFile), tensors);
+        var config = new JsonObject
+        {
+            ["peft_type"] = "LORA",
+            ["task_type"] = "CAUSAL_LM",
+            ["base_model_name_or_path"] = baseModel,
+            ["r"] = rank,
+            ["lora_alpha"] = rank,
+            ["lora_dropout"] = 0.0,
+            ["bias"] = "none",
+            ["target_modules"] = new JsonArray(layers.Select(l => l[(l.LastIndexOf('.') + 1)..]).Distinct().Order().Select(a => (JsonNode)a).ToArray()),
+            ["deepperception_include_vision"] = includeVision,
+            ["inference_mode"] = true,
+        };
+        File.WriteAllText(Path.Combine(directory, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
     /// <summary>Reads the options of a saved adapter.</summary>
     public static LoraOptions ReadOptions(string directory)
     {
@@ -208,5 +284,16 @@ public static class LoraAdapters
         }
 
         return options;
+    }
+}
+
+/// <summary>A captured adapter of one layer: A [r, in] and B·scaling [out, r] (CPU, float32, owned by the caller).</summary>
+public sealed record LoraDelta(string Layer, Tensor A, Tensor ScaledB) : IDisposable
+{
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        A.Dispose();
+        ScaledB.Dispose();
     }
 }

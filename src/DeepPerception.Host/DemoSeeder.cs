@@ -36,6 +36,8 @@ public sealed class DemoSeedState
 public sealed class DemoSeeder(
     IGrainFactory grains,
     IArtifactStore store,
+    DeepPerception.Api.Services.ResourceIndex index,
+    DeepPerception.Api.Services.TenantDirectory directory,
     DeviceWorker device,
     DeepPerceptionHostOptions options,
     DemoSeedState state,
@@ -127,6 +129,11 @@ public sealed class DemoSeeder(
 
             await model.CreateAsync(new CreateModelRequest("Tiny grounder", "qwen2-vl-tiny", BaseModelKey));
         }
+
+        // List the demo content in the HTTP API (tenant directory and the tenant's resource index).
+        await directory.AddAsync(TenantId, cancellationToken);
+        await index.AddAsync(TenantId, "datasets", DatasetId, cancellationToken);
+        await index.AddAsync(TenantId, "models", ModelId, cancellationToken);
     }
 
     private async Task PublishDatasetAsync(SynthWorld world, IDatasetGrain dataset, CancellationToken cancellationToken)

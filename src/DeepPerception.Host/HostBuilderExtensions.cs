@@ -27,6 +27,8 @@ public static class HostBuilderExtensions
         builder.AddStructuredLogging();
         builder.AddEmbeddedPlatform(options);
         builder.AddPlatformTelemetry();
+        builder.Services.AddDeepPerceptionApi(builder.Configuration,
+            o => o.BootstrapKeyFile ??= Path.Combine(options.DataRoot, "bootstrap-admin-key.txt"));
         builder.Services.AddSingleton<DemoSeedState>();
         builder.Services.AddHealthChecks()
             .AddCheck<ClusterReadyHealthCheck>("cluster", tags: [ReadyTag])

@@ -260,7 +260,7 @@ public sealed class ServingBenchmark(ServingBenchmarkOptions options, TextWriter
             CancellationToken cancellationToken)
         {
             var port = FreePort();
-            var start = new ProcessStartInfo("dotnet", [hostDll])
+            var start = new ProcessStartInfo("dotnet", [hostDll, "--urls", $"http://127.0.0.1:{port}"])
             {
                 WorkingDirectory = Path.GetDirectoryName(hostDll)!,
                 RedirectStandardOutput = true,
@@ -268,7 +268,6 @@ public sealed class ServingBenchmark(ServingBenchmarkOptions options, TextWriter
                 UseShellExecute = false,
             };
             var env = start.Environment;
-            env["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
             env["DeepPerception__DataDirectory"] = dataDirectory;
             env["DeepPerception__SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture);
             env["DeepPerception__GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture);
@@ -290,6 +289,7 @@ public sealed class ServingBenchmark(ServingBenchmarkOptions options, TextWriter
                 cancellationToken.ThrowIfCancellationRequested();
                 if (process.HasExited || stopwatch.Elapsed > TimeSpan.FromMinutes(4))
                 {
+                    var exit = process.HasExited ? process.ExitCode.ToString(CultureInfo.InvariantCulture) : "still running";
                     await host.DisposeAsync();
                     string text;
                     lock (output)
@@ -297,7 +297,7 @@ public sealed class ServingBenchmark(ServingBenchmarkOptions options, TextWriter
                         text = output.ToString();
                     }
 
-                    throw new InvalidOperationException($"The host did not become ready (exit: {(process.HasExited ? process.ExitCode : "still running")}).\n{text[^Math.Min(text.Length, 4000)..]}");
+                    throw new InvalidOperationException($"The host did not become ready (exit: {exit}).\n{text[^Math.Min(text.Length, 4000)..]}");
                 }
 
                 try

@@ -40,6 +40,8 @@ public static class DeepPerceptionApiExtensions
         services.TryAddSingleton<ModelService>();
         services.TryAddSingleton<EvaluationService>();
         services.TryAddSingleton<GroundingService>();
+        services.TryAddSingleton<ServingUsageMeter>();
+        services.AddHostedService(sp => sp.GetRequiredService<ServingUsageMeter>());
         services.TryAddSingleton<LeaderboardService>();
         if (options.Bootstrap)
         {

@@ -4,6 +4,9 @@ using DeepPerception.ML.Qwen2VL;
 
 const string Usage = """
     Usage: DeepPerception.Benchmarks engine [options]
+           DeepPerception.Benchmarks serving [--concurrency 1,4,16,32] [--requests N] [--max-batch B] [--max-wait-ms W]
+             [--new-tokens N] [--train-steps N] [--host PATH] [--work DIR] [--out PATH]
+             (drives POST /v1/ground of the one-process host on loopback; batching on, then off, on the same trained model)
            DeepPerception.Benchmarks loop prefill|decode|recompute|train|linear [--batch B] [--count K] [--threads N] [--new-tokens N]
              (C# side only, for profilers: repeats one measurement and prints each time)
 
@@ -24,6 +27,11 @@ const string Usage = """
 if (args.Length >= 2 && args[0] == "loop")
 {
     return ProfileLoop.Run(args[1..], Console.Out);
+}
+
+if (args.Length >= 1 && args[0] == "serving")
+{
+    return await ServingCommand.RunAsync(args[1..], Console.Out, Usage);
 }
 
 if (args.Length == 0 || args[0] != "engine")

@@ -28,9 +28,9 @@ public sealed record GroundEvent(string Kind, string? Text, GroundResultDto? Fin
 /// <summary>
 /// Ground requests: checks the query, settings and image (the engine's hardened decoder; typed 4xx), refuses when the
 /// tenant's GPU-seconds budget is spent, resolves the tenant's model version to its checkpoint, calls the grounding
-/// grain keyed by that checkpoint (dynamic batching on a GPU silo) and charges the answer's GPU seconds.
+/// grain keyed by that checkpoint (dynamic batching on a GPU silo) and meters the answer's GPU seconds (<see cref="ServingUsageMeter"/>, charged off the response path).
 /// </summary>
-public sealed class GroundingService(IGrainFactory grains, DeepPerceptionApiOptions options, ILogger<GroundingService> logger)
+public sealed class GroundingService(IGrainFactory grains, DeepPerceptionApiOptions options, ServingUsageMeter meter)
 {
     private readonly SafeImageDecoder _decoder = new(ImageDecodeLimits.Default with
     {
@@ -48,7 +48,7 @@ public sealed class GroundingService(IGrainFactory grains, DeepPerceptionApiOpti
         var watch = Stopwatch.StartNew();
         var (work, version) = await PrepareAsync(caller, request).ConfigureAwait(false);
         var outcome = await grains.GetGrain<IGroundingGrain>(work.CheckpointKey).GroundAsync(work).WaitAsync(cancellationToken).ConfigureAwait(false);
-        await ChargeAsync(caller, outcome).ConfigureAwait(false);
+        Charge(caller, outcome);
         return ToDto(request.Model, version, outcome, watch.Elapsed.TotalMilliseconds);
     }
 
@@ -62,7 +62,7 @@ public sealed class GroundingService(IGrainFactory grains, DeepPerceptionApiOpti
         {
             if (e.Final is { } final)
             {
-                await ChargeAsync(caller, final).ConfigureAwait(false);
+                Charge(caller, final);
                 yield return new GroundEvent("final", null, ToDto(request.Model, version, final, watch.Elapsed.TotalMilliseconds));
                 yield break;
             }
@@ -117,21 +117,7 @@ public sealed class GroundingService(IGrainFactory grains, DeepPerceptionApiOpti
         return (work, version);
     }
 
-    private async Task ChargeAsync(PlatformPrincipal caller, GroundOutcome outcome)
-    {
-        if (outcome.GpuSeconds <= 0 || !double.IsFinite(outcome.GpuSeconds))
-        {
-            return;
-        }
-
-        var decision = await grains.GetGrain<ITenantGrain>(caller.TenantId).ChargeGpuSecondsAsync($"ground-{outcome.RequestId}", outcome.GpuSeconds)
-            .ConfigureAwait(false);
-        if (!decision.Accepted)
-        {
-            logger.LogWarning("Ground request {RequestId} of tenant {Tenant} was served but its {GpuSeconds:F3} GPU seconds exceed the budget: {Reason}",
-                outcome.RequestId, caller.TenantId, outcome.GpuSeconds, decision.Reason);
-        }
-    }
+    private void Charge(PlatformPrincipal caller, GroundOutcome outcome) => meter.Add(caller.TenantId, outcome.GpuSeconds);
 
     private static GroundResultDto ToDto(string model, int? version, GroundOutcome o, double serverMs) => new(o.RequestId, model, version, o.ImageWidth,
         o.ImageHeight, Box(o.Box), Box(o.ModelBox), o.BoxConvention, o.Text, o.Reasoning, o.ParseStatus, o.PromptTokens, o.GeneratedTokens,

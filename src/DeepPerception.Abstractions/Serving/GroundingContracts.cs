@@ -100,7 +100,7 @@ public sealed record GroundTimings(
 /// <param name="BoxConvention">The model family's box convention ("qwen2-vl" or "qwen2.5-vl").</param>
 /// <param name="Text">The whole completion.</param>
 /// <param name="Reasoning">The text inside &lt;think&gt;…&lt;/think&gt;, when present.</param>
-/// <param name="ParseStatus">"parsed", "no_box" or "invalid" (the evaluator's parser).</param>
+/// <param name="ParseStatus">"parsed", "no_match" (no pattern matched) or "conversion_failed" (a value did not convert), as the evaluator's parser reports.</param>
 /// <param name="PromptTokens">Prompt length in tokens (image tokens included).</param>
 /// <param name="GeneratedTokens">Completion length in tokens.</param>
 /// <param name="FinishReason">"stop" or "length".</param>

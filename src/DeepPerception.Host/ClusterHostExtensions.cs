@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authorization;
 using System.Net;
 using System.Net.Sockets;
 using Azure.Data.Tables;
@@ -177,7 +178,8 @@ public static class ClusterHostExtensions
 
     /// <summary>
     /// Maps the Orleans Dashboard under <see cref="DashboardPath"/> on control silos when it is enabled (kept out of the
-    /// OpenAPI description).
+    /// OpenAPI description). It is an admin-only route: it needs the portal session of a platform admin (others are sent
+    /// to the portal's sign-in page or refused).
     /// </summary>
     public static WebApplication MapPlatformDashboard(this WebApplication app)
     {
@@ -185,7 +187,10 @@ public static class ClusterHostExtensions
         var cluster = app.Services.GetRequiredService<PlatformClusterOptions>();
         if (cluster.Dashboard && cluster.IsControl)
         {
-            app.MapOrleansDashboard(DashboardPath).ExcludeFromDescription();
+            var platformAdmins = new AuthorizationPolicyBuilder(DeepPerception.Portal.PortalExtensions.CookieScheme)
+                .RequireClaim(DeepPerception.Portal.Auth.PortalUser.RoleClaim, nameof(DeepPerception.Api.Identity.PlatformRole.PlatformAdmin))
+                .Build();
+            app.MapOrleansDashboard(DashboardPath).RequireAuthorization(platformAdmins).ExcludeFromDescription();
         }
 
         return app;

@@ -107,13 +107,35 @@ public sealed class ClusterOptionsTests : IDisposable
     }
 
     [Fact]
-    public async Task The_one_process_host_serves_the_orleans_dashboard_under_dashboard()
+    public async Task The_one_process_host_serves_the_orleans_dashboard_under_dashboard_to_platform_admins_only()
     {
-        await using var factory = CreateFactory();
-        using var client = factory.CreateClient();
+        const string adminKey = "dpk_platform_dashtest_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        await using var factory = CreateFactory(("DeepPerception:Api:BootstrapAdminKey", adminKey));
+        using var client = factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+
+        using (var anonymous = await client.GetAsync("/dashboard/"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, anonymous.StatusCode);
+            Assert.Contains("/signin", anonymous.Headers.Location!.ToString(), StringComparison.Ordinal);
+        }
+
+        // Sign in to the portal as a platform admin (the sign-in form carries an antiforgery token).
+        var page = await client.GetStringAsync("/signin");
+        var token = System.Text.RegularExpressions.Regex.Match(page, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+        Assert.NotEmpty(token);
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = token,
+            ["apiKey"] = adminKey,
+            ["returnUrl"] = "/",
+        });
+        using (var signedIn = await client.PostAsync("/portal/signin", form))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+            Assert.DoesNotContain("error", signedIn.Headers.Location!.ToString(), StringComparison.Ordinal);
+        }
 
         using var response = await client.GetAsync("/dashboard/");
-
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("html", (await response.Content.ReadAsStringAsync()).ToLowerInvariant());
     }

@@ -179,8 +179,27 @@ public sealed record FineTuneJobDto(
 /// <summary>A job's metric history (the recent progress snapshots, oldest first).</summary>
 public sealed record JobMetricsDto(string JobId, IReadOnlyList<ProgressDto> Points, IReadOnlyDictionary<string, double>? FinalMetrics);
 
-/// <summary>GRPO rollout statistics of a job: the snapshots of its GRPO stage (rewards, KL, completion lengths).</summary>
-public sealed record RolloutsDto(string JobId, IReadOnlyList<ProgressDto> Samples);
+/// <summary>
+/// GRPO rollouts of a job: the snapshots of its GRPO stage (rewards, KL, completion lengths) and, newest step first,
+/// the individual rollouts of its most recent steps (empty until a GRPO stage has run).
+/// </summary>
+public sealed record RolloutsDto(string JobId, IReadOnlyList<ProgressDto> Samples, IReadOnlyList<RolloutSampleDto>? Rollouts = null);
+
+/// <summary>One GRPO rollout: a completion of one prompt with its rewards, the box parsed from it and the true box.</summary>
+/// <param name="Step">The GRPO stage's step.</param>
+/// <param name="PromptId">The prompt's sample id.</param>
+/// <param name="Index">The completion's index within its group.</param>
+/// <param name="Entity">The entity the prompt asks for.</param>
+/// <param name="Completion">The decoded completion.</param>
+/// <param name="Rewards">The reward of each reward function (accuracy = IoU reward, format).</param>
+/// <param name="Total">The summed reward.</param>
+/// <param name="Advantage">The group-normalised advantage.</param>
+/// <param name="Length">Completion length in tokens.</param>
+/// <param name="Predicted">The box parsed from the completion on the 0–1000 grid, or null when none parsed.</param>
+/// <param name="True">The ground-truth box on the 0–1000 grid.</param>
+/// <param name="ImageUrl">The API path of the prompt's PNG image.</param>
+public sealed record RolloutSampleDto(int Step, string PromptId, int Index, string Entity, string Completion,
+    IReadOnlyDictionary<string, double> Rewards, double Total, double Advantage, int Length, BoxDto? Predicted, BoxDto True, string ImageUrl);
 
 /// <summary>Why a job is cancelled.</summary>
 public sealed record CancelBody(string? Reason = null);

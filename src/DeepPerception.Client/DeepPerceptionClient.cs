@@ -202,6 +202,19 @@ public sealed class DeepPerceptionClient
     public Task<ModelDto> PromoteAsync(string modelId, int version, CancellationToken cancellationToken = default) =>
         SendAsync<ModelDto>(HttpMethod.Post, $"v1/models/{Uri.EscapeDataString(modelId)}/promote", new PromoteBody(version), cancellationToken);
 
+    /// <summary>A job's GRPO rollouts: progress snapshots and the rollouts of its most recent steps.</summary>
+    public Task<RolloutsDto> GetRolloutsAsync(string jobId, int? steps = null, CancellationToken cancellationToken = default) =>
+        GetAsync<RolloutsDto>($"v1/fine-tunes/{Uri.EscapeDataString(jobId)}/rollouts" + (steps is { } n ? $"?steps={n}" : string.Empty), cancellationToken);
+
+    /// <summary>Downloads the PNG image of one of a job's GRPO prompts.</summary>
+    public async Task<byte[]> GetRolloutImageAsync(string jobId, string promptId, CancellationToken cancellationToken = default)
+    {
+        using var request = Request(HttpMethod.Get, $"v1/fine-tunes/{Uri.EscapeDataString(jobId)}/rollouts/images/{Uri.EscapeDataString(promptId)}", null);
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>A version's lineage.</summary>
     public Task<LineageChainDto> GetLineageAsync(string modelId, int version, CancellationToken cancellationToken = default) =>
         GetAsync<LineageChainDto>($"v1/models/{Uri.EscapeDataString(modelId)}/versions/{version}/lineage", cancellationToken);

@@ -294,8 +294,17 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
                     new DelegateReward("format", (completion, _) => KvgRewards.FormatReward(completion)),
                 };
                 using var reference = recipe.Lora is null ? Qwen2VLCheckpoint.Load(startDir, _worker.Device) : null;
+                var gallery = new RolloutGalleryWriter(_store, c.Spec.CheckpointPrefix, c.Samples, RolloutLog.KeepSteps, c.CancellationToken);
+                void OnGrpoMetrics(TrainingMetrics m)
+                {
+                    // A step's rollouts all precede its metrics: its gallery file is written before the step is reported.
+                    gallery.Flush();
+                    OnMetrics(m);
+                }
+
                 result = new GrpoTrainer(model.Model, reference, ids => model.Decode(ids), rewards, options)
-                    .Train(prompts, OnMetrics, null, resumeFrom, c.CancellationToken);
+                    .Train(prompts, OnGrpoMetrics, gallery.Add, resumeFrom, c.CancellationToken);
+                gallery.Flush();
             }
 
             metrics[$"{name}_loss"] = result.FinalLoss;

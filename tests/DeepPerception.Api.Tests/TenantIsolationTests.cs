@@ -51,6 +51,7 @@ public sealed class TenantIsolationTests(ApiHostFixture host)
             (HttpMethod.Get, "/v1/fine-tunes/first-tune", () => null),
             (HttpMethod.Get, "/v1/fine-tunes/first-tune/metrics", () => null),
             (HttpMethod.Get, "/v1/fine-tunes/first-tune/rollouts", () => null),
+            (HttpMethod.Get, "/v1/fine-tunes/first-tune/rollouts/images/sample-1", () => null),
             (HttpMethod.Post, "/v1/fine-tunes/first-tune/cancel", () => null),
             (HttpMethod.Post, "/v1/fine-tunes/first-tune/resume", () => null),
             (HttpMethod.Post, "/v1/fine-tunes", () => Json(new { modelId = "tiny-grounder", datasetId = "kvg-synth", datasetVersion = 1 })),

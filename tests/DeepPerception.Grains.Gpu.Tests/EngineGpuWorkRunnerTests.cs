@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Security.Cryptography;
+using System.Text.Json;
 using DeepPerception.Abstractions.Models;
 using DeepPerception.Abstractions.Work;
 using DeepPerception.Data.Synth;
@@ -109,6 +110,64 @@ public sealed class EngineGpuWorkRunnerTests(EngineFixture fixture) : IClassFixt
         var config = await fixture.Store.GetTextAsync($"{spec.OutputKey}/adapter/adapter_config.json");
         Assert.Contains("\"r\": 8", config, StringComparison.Ordinal);
         Assert.Equal(EngineFixture.BaseModelKey, await ServingAdapter.ReadBaseAsync(fixture.Store, spec.OutputKey, CancellationToken.None));
+
+        // The GRPO stage's rollout gallery: one file per step, each prompt's image once, boxes where a box parsed.
+        var attempt = RolloutLog.AttemptFolder(spec.CheckpointPrefix);
+        var rollouts = await fixture.Store.ListAllAsync(RolloutLog.Folder(attempt));
+        Assert.Equal([RolloutLog.StepKey(attempt, 1), RolloutLog.StepKey(attempt, 2)],
+            rollouts.Select(f => f.Key).Where(k => k.EndsWith(".json", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList());
+        var samples = await PlatformDataset.LoadAsync(fixture.Store, spec.SamplesIndexKey, CancellationToken.None);
+        for (var step = 1; step <= 2; step++)
+        {
+            var file = JsonSerializer.Deserialize<RolloutStepRecord>((await fixture.Store.GetAsync(RolloutLog.StepKey(attempt, step))).Content, RolloutLog.Json)!;
+            Assert.Equal(step, file.Step);
+            Assert.Equal(2 * 2, file.Samples.Count); // batch 2 prompts x 2 generations
+            foreach (var r in file.Samples)
+            {
+                var sample = Assert.Single(samples, s => s.Id == r.PromptId);
+                Assert.Equal(sample.Entity, r.Entity);
+                Assert.Equal([sample.Box.X1, sample.Box.Y1, sample.Box.X2, sample.Box.Y2], r.True);
+                Assert.Equal(["accuracy", "format"], r.Rewards.Keys.Order(StringComparer.Ordinal).ToList());
+                Assert.Equal(r.Rewards.Values.Sum(), r.Total, 9);
+                Assert.InRange(r.Length, 1, 8);
+                var parsed = DeepPerception.Kvg.KvgAnswerParser.Parse(r.Completion);
+                Assert.Equal(parsed.IsFailure, r.Predicted is null);
+                Assert.True(await fixture.Store.ExistsAsync(r.ImageKey), r.ImageKey);
+                Assert.Equal(RolloutLog.ImageKey(attempt, RolloutGalleryWriter.ImageId(r.PromptId)), r.ImageKey);
+                var png = (await fixture.Store.GetAsync(r.ImageKey)).Content;
+                Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Rollout_gallery_writes_parsed_boxes_uploads_images_once_and_keeps_the_last_steps()
+    {
+        var samples = await PlatformDataset.LoadAsync(fixture.Store, fixture.Dataset.SamplesIndexKey, CancellationToken.None);
+        var first = samples[0];
+        var prefix = $"{EngineFixture.Tenant}/jobs/gallery/attempt-3/checkpoints";
+        var attempt = RolloutLog.AttemptFolder(prefix);
+        var writer = new RolloutGalleryWriter(fixture.Store, prefix, samples, keep: 2);
+        var rewards = new Dictionary<string, double> { ["accuracy"] = 0.5, ["format"] = 1 };
+        for (var step = 1; step <= 3; step++)
+        {
+            writer.Add(new ML.Training.RolloutSample(step, first.Id, 0, "<answer> the box (100,200),(300,400) </answer>", rewards, 1.5, 0.7, 12));
+            writer.Add(new ML.Training.RolloutSample(step, first.Id, 1, "no box here", rewards, 1, -0.7, 3));
+        }
+
+        writer.Flush();
+        var keys = (await fixture.Store.ListAllAsync(RolloutLog.Folder(attempt))).Select(f => f.Key).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal([RolloutLog.ImageKey(attempt, RolloutGalleryWriter.ImageId(first.Id)), RolloutLog.StepKey(attempt, 2), RolloutLog.StepKey(attempt, 3)], keys);
+        var file = JsonSerializer.Deserialize<RolloutStepRecord>((await fixture.Store.GetAsync(RolloutLog.StepKey(attempt, 3))).Content, RolloutLog.Json)!;
+        Assert.Equal(3, file.Step);
+        Assert.Equal([100.0, 200, 300, 400], file.Samples[0].Predicted!);
+        Assert.Null(file.Samples[1].Predicted);
+        Assert.Equal(-0.7, file.Samples[1].Advantage);
+        Assert.Equal(first.Entity, file.Samples[0].Entity);
+
+        writer.Add(new ML.Training.RolloutSample(4, "not-a-sample", 0, "x", rewards, 0, 0, 1));
+        var error = Assert.Throws<InvalidOperationException>(writer.Flush);
+        Assert.Contains("not-a-sample", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

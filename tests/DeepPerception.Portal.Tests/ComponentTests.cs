@@ -34,6 +34,52 @@ public sealed class ComponentTests
     }
 
     [Fact]
+    public async Task RolloutGallery_shows_each_rollout_with_both_boxes_its_completion_and_reward_chips()
+    {
+        await using var ctx = PortalContext.Create();
+        var rewards = new Dictionary<string, double> { ["accuracy"] = 0.25, ["format"] = 1 };
+        const string url = "/v1/fine-tunes/job-1/rollouts/images/sample-7";
+        RolloutSampleDto[] rollouts =
+        [
+            new(1, "sample-7", 0, "harrier", "<answer> harrier (1,2),(3,4) </answer>", rewards, 1.25, 0.5, 9, new BoxDto(100, 120, 300, 340), new BoxDto(110, 130, 310, 350), url),
+            new(2, "sample-7", 1, "harrier", "no box at all", new Dictionary<string, double> { ["accuracy"] = 0, ["format"] = 0 }, 0, -0.75, 4, null,
+                new BoxDto(110, 130, 310, 350), url),
+        ];
+        var cut = ctx.Render<RolloutGallery>(p => p
+            .Add(x => x.Rollouts, rollouts)
+            .Add(x => x.Images, new Dictionary<string, string> { [url] = "data:image/png;base64,AA==" }));
+
+        var cards = cut.FindAll(".dp-rollout");
+        Assert.Equal(2, cards.Count);
+        Assert.Equal("2", cards[0].GetAttribute("data-step")); // newest step first
+        var noBox = cards[0];
+        Assert.Equal("dp-box-true", Assert.Single(noBox.QuerySelectorAll("rect")).GetAttribute("class"));
+        Assert.Contains("no box parsed", noBox.TextContent, StringComparison.Ordinal);
+        Assert.Contains("no box at all", noBox.QuerySelector(".dp-rollout-completion")!.TextContent, StringComparison.Ordinal);
+        Assert.Contains("advantage -0.75", noBox.TextContent, StringComparison.Ordinal);
+
+        var withBox = cards[1];
+        Assert.Equal("data:image/png;base64,AA==", withBox.QuerySelector("img")!.GetAttribute("src"));
+        var rects = withBox.QuerySelectorAll("rect");
+        Assert.Equal(2, rects.Length);
+        Assert.Equal(new string?[] { "dp-box-true", "110", "130", "200", "220" },
+            new[] { "class", "x", "y", "width", "height" }.Select(a => rects[0].GetAttribute(a)).ToArray());
+        Assert.Equal(new string?[] { "dp-box-pred", "100", "120", "200", "220" },
+            new[] { "class", "x", "y", "width", "height" }.Select(a => rects[1].GetAttribute(a)).ToArray());
+        var chips = withBox.QuerySelectorAll(".dp-reward").Select(c => c.TextContent.Trim()).ToList();
+        Assert.Equal(["accuracy 0.25", "format 1", "total 1.25", "advantage 0.5"], chips);
+    }
+
+    [Fact]
+    public async Task RolloutGallery_without_rollouts_shows_an_empty_state()
+    {
+        await using var ctx = PortalContext.Create();
+        var cut = ctx.Render<RolloutGallery>(p => p.Add(x => x.Rollouts, Array.Empty<RolloutSampleDto>()));
+        Assert.Contains("No rollouts to show", cut.Markup, StringComparison.Ordinal);
+        Assert.Empty(cut.FindAll(".dp-rollout"));
+    }
+
+    [Fact]
     public async Task SignedIn_asks_anonymous_visitors_to_sign_in_and_keeps_the_page_as_return_address()
     {
         await using var ctx = PortalContext.Create();

@@ -236,7 +236,12 @@ internal static class ApiEndpoints
             .WithSummary("Starts a fine-tune (recipe defaults from the paper: SFT lr 5e-6, GRPO lr 1e-6, batch 16, G=4, β=0.04, T=1, 512 tokens).");
         g.MapGet("/{jobId}", (string jobId, HttpContext c, TrainingService s) => s.GetAsync(c.Caller(), jobId));
         g.MapGet("/{jobId}/metrics", (string jobId, HttpContext c, TrainingService s) => s.GetMetricsAsync(c.Caller(), jobId));
-        g.MapGet("/{jobId}/rollouts", (string jobId, HttpContext c, TrainingService s) => s.GetRolloutsAsync(c.Caller(), jobId));
+        g.MapGet("/{jobId}/rollouts", (string jobId, int? steps, HttpContext c, TrainingService s) =>
+                s.GetRolloutsAsync(c.Caller(), jobId, steps ?? TrainingService.DefaultRolloutSteps, c.RequestAborted))
+            .WithSummary("GRPO progress snapshots and the rollouts (completion, rewards, predicted and true box) of the newest steps.");
+        g.MapGet("/{jobId}/rollouts/images/{promptId}", async (string jobId, string promptId, HttpContext c, TrainingService s) =>
+                Results.File(await s.GetRolloutImageAsync(c.Caller(), jobId, promptId, c.RequestAborted), "image/png"))
+            .Produces(200, contentType: "image/png");
         g.MapPost("/{jobId}/cancel", async (string jobId, HttpContext c, TrainingService s, DeepPerceptionApiOptions o) =>
         {
             var reason = c.Request.ContentLength is > 0 ? (await Body<CancelBody>(c, o)).Reason : null;

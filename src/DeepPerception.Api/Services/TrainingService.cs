@@ -1,10 +1,12 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Text.Json;
 using DeepPerception.Abstractions;
 using DeepPerception.Abstractions.Models;
 using DeepPerception.Abstractions.Work;
 using DeepPerception.Api.Identity;
 using DeepPerception.Client;
+using DeepPerception.Storage;
 
 namespace DeepPerception.Api.Services;
 
@@ -12,7 +14,7 @@ namespace DeepPerception.Api.Services;
 /// Fine-tuning jobs of the caller's tenant: create (recipe defaults from the DeepPerception paper, every value range
 /// checked), list, status, metrics, GRPO rollout statistics, cancel and resume.
 /// </summary>
-public sealed class TrainingService(IGrainFactory grains, ResourceIndex index, DeepPerceptionApiOptions options)
+public sealed class TrainingService(IGrainFactory grains, IArtifactStore store, ResourceIndex index, DeepPerceptionApiOptions options)
 {
     private const string Kind = "fine-tunes";
 
@@ -226,16 +228,97 @@ public sealed class TrainingService(IGrainFactory grains, ResourceIndex index, D
         return new JobMetricsDto(jobId, s.RecentProgress.IsDefault ? [] : s.RecentProgress.Select(Mapping.Progress).ToArray(), s.Outcome?.Metrics);
     }
 
-    /// <summary>The GRPO stage's rollout statistics (snapshots that carry rewards).</summary>
-    public async Task<RolloutsDto> GetRolloutsAsync(PlatformPrincipal caller, string jobId)
+    /// <summary>Default number of GRPO steps whose rollouts <see cref="GetRolloutsAsync"/> returns.</summary>
+    public const int DefaultRolloutSteps = 5;
+
+    /// <summary>
+    /// The GRPO stage's rollout statistics (snapshots that carry rewards) and the rollouts of its newest
+    /// <paramref name="steps"/> steps, newest first, read from the latest attempt that has written any.
+    /// </summary>
+    /// <exception cref="InvalidRequestException"><paramref name="steps"/> is outside [1, 20].</exception>
+    public async Task<RolloutsDto> GetRolloutsAsync(PlatformPrincipal caller, string jobId, int steps = DefaultRolloutSteps,
+        CancellationToken cancellationToken = default)
     {
+        Range(steps, 1, RolloutLog.KeepSteps, "steps");
         var s = await Grain(caller, jobId).GetStatusAsync().ConfigureAwait(false);
         var samples = s.RecentProgress.IsDefault ? [] : s.RecentProgress
             .Where(p => (p.Message?.Contains("grpo", StringComparison.OrdinalIgnoreCase) ?? false)
                         || (p.Metrics?.Keys.Any(k => k.Contains("reward", StringComparison.Ordinal)) ?? false))
             .Select(Mapping.Progress).ToArray();
-        return new RolloutsDto(jobId, samples);
+        var rollouts = new List<RolloutSampleDto>();
+        for (var attempt = s.Attempt; attempt >= 1 && rollouts.Count == 0; attempt--)
+        {
+            var folder = RolloutLog.AttemptFolder(caller.TenantId, jobId, attempt);
+            var stepKeys = new List<(long Step, string Key)>();
+            await foreach (var info in store.ListAsync(RolloutLog.Folder(folder), cancellationToken).ConfigureAwait(false))
+            {
+                if (RolloutLog.TryParseStepKey(info.Key, out var step))
+                {
+                    stepKeys.Add((step, info.Key));
+                }
+            }
+
+            foreach (var (_, key) in stepKeys.OrderByDescending(k => k.Step).Take(steps))
+            {
+                RolloutStepRecord? file;
+                try
+                {
+                    var content = await store.GetAsync(key, cancellationToken).ConfigureAwait(false);
+                    file = JsonSerializer.Deserialize<RolloutStepRecord>(content.Content, RolloutLog.Json);
+                }
+                catch (ArtifactNotFoundException)
+                {
+                    continue; // pruned by the trainer between the listing and the read
+                }
+
+                if (file?.Samples is null)
+                {
+                    continue;
+                }
+
+                rollouts.AddRange(file.Samples.Select(r => RolloutSample(jobId, file.Step, r)));
+            }
+        }
+
+        return new RolloutsDto(jobId, samples, rollouts);
     }
+
+    /// <summary>The PNG image of one of the job's GRPO prompts, from the latest attempt that stored it.</summary>
+    /// <exception cref="InvalidRequestException">The prompt id is malformed.</exception>
+    /// <exception cref="ResourceNotFoundException">The job has no such image.</exception>
+    public async Task<byte[]> GetRolloutImageAsync(PlatformPrincipal caller, string jobId, string promptId, CancellationToken cancellationToken = default)
+    {
+        if (!RolloutLog.IsValidPromptId(promptId))
+        {
+            throw new InvalidRequestException($"'{promptId}' is not a valid prompt id (1-128 of A-Z a-z 0-9 . _ -, not starting with '.').");
+        }
+
+        var s = await Grain(caller, jobId).GetStatusAsync().ConfigureAwait(false);
+        for (var attempt = s.Attempt; attempt >= 1; attempt--)
+        {
+            var key = RolloutLog.ImageKey(RolloutLog.AttemptFolder(caller.TenantId, jobId, attempt), promptId);
+            try
+            {
+                return (await store.GetAsync(key, cancellationToken).ConfigureAwait(false)).Content;
+            }
+            catch (ArtifactNotFoundException)
+            {
+            }
+        }
+
+        throw new ResourceNotFoundException($"Job '{jobId}' has no rollout image for prompt '{promptId}'.");
+    }
+
+    private static RolloutSampleDto RolloutSample(string jobId, long step, RolloutSampleRecord r)
+    {
+        var imageId = r.ImageKey[(r.ImageKey.LastIndexOf('/') + 1)..];
+        imageId = imageId.EndsWith(".png", StringComparison.Ordinal) ? imageId[..^4] : imageId;
+        return new RolloutSampleDto((int)step, r.PromptId, r.Index, r.Entity, r.Completion, r.Rewards, r.Total, r.Advantage, r.Length,
+            Box(r.Predicted), Box(r.True) ?? new BoxDto(0, 0, 0, 0),
+            $"/v1/fine-tunes/{Uri.EscapeDataString(jobId)}/rollouts/images/{Uri.EscapeDataString(imageId)}");
+    }
+
+    private static BoxDto? Box(double[]? box) => box is { Length: 4 } ? new BoxDto(box[0], box[1], box[2], box[3]) : null;
 
     /// <summary>Cancels a queued or running job.</summary>
     public async Task<FineTuneJobDto> CancelAsync(PlatformPrincipal caller, string jobId, string? reason)

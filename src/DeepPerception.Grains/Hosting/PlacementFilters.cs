@@ -28,7 +28,8 @@ public sealed class ControlPlaneFilterStrategy() : PlacementFilterStrategy(0);
 
 /// <summary>
 /// Keeps control-plane grains off GPU-only silos, so losing a GPU silo never takes the scheduler or a job's state
-/// machine with it. When no silo has the control role, every silo is allowed.
+/// machine with it. When no silo is known to have the control role, silos not known as GPU silos are preferred, and
+/// every silo is allowed when there is no other.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
 public sealed class ControlPlaneAttribute() : PlacementFilterAttribute(new ControlPlaneFilterStrategy());
@@ -42,6 +43,13 @@ public sealed class ControlPlaneFilterDirector(ISiloMetadataCache metadata) : IP
     {
         var all = silos.ToList();
         var control = all.Where(s => SiloRoles.HasRole(metadata, s, SiloRoles.Control)).ToList();
-        return control.Count > 0 ? control : all;
+        if (control.Count > 0)
+        {
+            return control;
+        }
+
+        // No control silo known (yet): at least keep off silos known to be GPU silos.
+        var notGpu = all.Where(s => !SiloRoles.HasRole(metadata, s, SiloRoles.Gpu)).ToList();
+        return notGpu.Count > 0 ? notGpu : all;
     }
 }

@@ -90,9 +90,10 @@ public sealed class PlatformClient : IAsyncDisposable
                     return status;
                 }
             }
-            catch (Exception ex) when (ex is not TimeoutException && DateTime.UtcNow <= deadline)
+            catch (Exception) when (DateTime.UtcNow <= deadline)
             {
-                // The grain may be moving after a silo loss; the next poll retries.
+                // The grain may be moving after a silo loss (a call to the dead silo times out until membership
+                // declares it dead and the grain is reactivated elsewhere); the next poll retries.
             }
 
             if (DateTime.UtcNow > deadline)

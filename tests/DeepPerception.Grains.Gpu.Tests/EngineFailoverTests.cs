@@ -24,39 +24,11 @@ public sealed class EngineFailoverTests
     {
         torch.set_num_threads(1);
         var root = Path.Combine(Path.GetTempPath(), $"dp-engine-cluster-{Guid.NewGuid():N}");
-        var builder = new InProcessTestClusterBuilder(3);
-        builder.ConfigureSilo((options, silo) =>
+        var cluster = await EngineClusters.StartAsync(root, 3, o =>
         {
-            var gpu = options.SiloName != "Silo_0";
-            silo.AddDeepPerceptionSilo(o =>
-            {
-                o.Control = !gpu;
-                o.Gpu = gpu;
-                o.DeviceName = gpu ? "cpu" : "none";
-                o.MaxConcurrentWork = 1;
-                o.SchedulerPassInterval = TimeSpan.FromMilliseconds(200);
-            });
-            silo.AddFileGrainStorage(PlatformStorage.Name, o =>
-            {
-                o.RootDirectory = Path.Combine(root, "grains");
-                o.FlushToDisk = false;
-            });
-            silo.Services.AddFileSystemArtifactStore(o =>
-            {
-                o.RootDirectory = Path.Combine(root, "artifacts");
-                o.FlushToDisk = false;
-            });
-            if (gpu)
-            {
-                silo.AddEngineGpuWorker(o =>
-                {
-                    o.Device = "cpu";
-                    o.WorkDirectory = Path.Combine(root, "work", options.SiloName);
-                });
-            }
+            o.MaxConcurrentWork = 1;
+            o.SchedulerPassInterval = TimeSpan.FromMilliseconds(200);
         });
-        var cluster = builder.Build();
-        await cluster.DeployAsync();
         try
         {
             var store = new FileSystemArtifactStore(new FileSystemArtifactStoreOptions { RootDirectory = Path.Combine(root, "artifacts"), FlushToDisk = false });

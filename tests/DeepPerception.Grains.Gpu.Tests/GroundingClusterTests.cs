@@ -20,40 +20,12 @@ public sealed class GroundingClusterTests
     {
         torch.set_num_threads(1);
         var root = Path.Combine(Path.GetTempPath(), $"dp-ground-cluster-{Guid.NewGuid():N}");
-        var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((options, silo) =>
+        var cluster = await EngineClusters.StartAsync(root, 2, engine: o =>
         {
-            var gpu = options.SiloName != "Silo_0";
-            silo.AddDeepPerceptionSilo(o =>
-            {
-                o.Control = !gpu;
-                o.Gpu = gpu;
-                o.DeviceName = gpu ? "cpu" : "none";
-            });
-            silo.AddFileGrainStorage(PlatformStorage.Name, o =>
-            {
-                o.RootDirectory = Path.Combine(root, "grains");
-                o.FlushToDisk = false;
-            });
-            silo.Services.AddFileSystemArtifactStore(o =>
-            {
-                o.RootDirectory = Path.Combine(root, "artifacts");
-                o.FlushToDisk = false;
-            });
-            if (gpu)
-            {
-                silo.AddEngineGpuWorker(o =>
-                {
-                    o.Device = "cpu";
-                    o.WorkDirectory = Path.Combine(root, "work");
-                    o.ServingMaxBatchSize = 3;
-                    o.ServingMaxWaitMs = 10_000;
-                    o.ServingMaxPixels = 112 * 112;
-                });
-            }
+            o.ServingMaxBatchSize = 3;
+            o.ServingMaxWaitMs = 10_000;
+            o.ServingMaxPixels = 112 * 112;
         });
-        var cluster = builder.Build();
-        await cluster.DeployAsync();
         try
         {
             var store = new FileSystemArtifactStore(new FileSystemArtifactStoreOptions { RootDirectory = Path.Combine(root, "artifacts"), FlushToDisk = false });

@@ -48,4 +48,29 @@ public static class PlatformKeys
             throw new AccessDeniedException($"The {what} '{artifactKey}' is not under the tenant's artifact prefix '{tenantId}/'.");
         }
     }
+
+    /// <summary>
+    /// The platform id for an entity name: lowercase letters and digits, other runs as '-', at most 63 characters; null
+    /// when the name has no letter or digit.
+    /// </summary>
+    public static string? EntityId(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var sb = new System.Text.StringBuilder(name.Length);
+        foreach (var ch in name.ToLowerInvariant())
+        {
+            if (ch is >= 'a' and <= 'z' or >= '0' and <= '9')
+            {
+                sb.Append(ch);
+            }
+            else if (sb.Length > 0 && sb[^1] != '-')
+            {
+                sb.Append('-');
+            }
+        }
+
+        var id = sb.ToString().TrimEnd('-');
+        id = id.Length > 63 ? id[..63].TrimEnd('-') : id;
+        return id.Length > 0 ? id : null;
+    }
 }

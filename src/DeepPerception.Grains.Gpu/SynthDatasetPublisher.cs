@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using DeepPerception.Abstractions;
 using DeepPerception.Abstractions.Datasets;
 using DeepPerception.Data.Synth;
 using DeepPerception.Storage;
@@ -26,26 +27,12 @@ public static class SynthDatasetPublisher
             .ToImmutableArray();
     }
 
-    /// <summary>A platform entity id for an entity name: lowercase letters and digits, other runs as '-', at most 63 characters.</summary>
+    /// <summary>A platform entity id for an entity name (<see cref="PlatformKeys.EntityId"/>).</summary>
+    /// <exception cref="ArgumentException">The name has no letter or digit.</exception>
     public static string EntityId(string name)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        var sb = new System.Text.StringBuilder(name.Length);
-        foreach (var ch in name.ToLowerInvariant())
-        {
-            if (ch is >= 'a' and <= 'z' or >= '0' and <= '9')
-            {
-                sb.Append(ch);
-            }
-            else if (sb.Length > 0 && sb[^1] != '-')
-            {
-                sb.Append('-');
-            }
-        }
-
-        var id = sb.ToString().TrimEnd('-');
-        id = id.Length > 63 ? id[..63].TrimEnd('-') : id;
-        return id.Length > 0 ? id : throw new ArgumentException($"Entity name '{name}' has no letter or digit.", nameof(name));
+        return PlatformKeys.EntityId(name) ?? throw new ArgumentException($"Entity name '{name}' has no letter or digit.", nameof(name));
     }
 
     /// <summary>

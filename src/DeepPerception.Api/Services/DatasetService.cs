@@ -269,24 +269,6 @@ public sealed class DatasetService(
         }
     }
 
-    /// <summary>A platform entity id for a name: lowercase letters and digits, other runs as '-', at most 63 characters.</summary>
-    public static string? EntityId(string name)
-    {
-        var sb = new System.Text.StringBuilder(name.Length);
-        foreach (var ch in name.ToLowerInvariant())
-        {
-            if (ch is >= 'a' and <= 'z' or >= '0' and <= '9')
-            {
-                sb.Append(ch);
-            }
-            else if (sb.Length > 0 && sb[^1] != '-')
-            {
-                sb.Append('-');
-            }
-        }
-
-        var id = sb.ToString().TrimEnd('-');
-        id = id.Length > 63 ? id[..63].TrimEnd('-') : id;
-        return id.Length > 0 ? id : null;
-    }
+    /// <summary>A platform entity id for a name (<see cref="PlatformKeys.EntityId"/>).</summary>
+    public static string? EntityId(string name) => PlatformKeys.EntityId(name);
 }

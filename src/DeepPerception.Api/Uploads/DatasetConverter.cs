@@ -191,11 +191,14 @@ public static class DatasetConverter
         return result;
     }
 
-    private static void ReadPlatform(string root, List<UploadRecord> records, List<RejectedRecordDto> rejected)
+    /// <summary>
+    /// The parsed records of a JSON-lines file with their 1-based line numbers; blank lines are skipped and lines that
+    /// are not valid JSON are rejected (named by <paramref name="source"/> and line).
+    /// </summary>
+    private static IEnumerable<(int Line, JsonElement Record)> JsonLines(string path, string source, List<RejectedRecordDto> rejected)
     {
-        const string source = "records.jsonl";
         var line = 0;
-        foreach (var text in File.ReadLines(Path.Combine(root, source)))
+        foreach (var text in File.ReadLines(path))
         {
             line++;
             if (string.IsNullOrWhiteSpace(text))
@@ -203,11 +206,11 @@ public static class DatasetConverter
                 continue;
             }
 
-            JsonElement r;
+            JsonElement record;
             try
             {
                 using var doc = JsonDocument.Parse(text, DocumentOptions);
-                r = doc.RootElement.Clone();
+                record = doc.RootElement.Clone();
             }
             catch (JsonException ex)
             {
@@ -215,6 +218,15 @@ public static class DatasetConverter
                 continue;
             }
 
+            yield return (line, record);
+        }
+    }
+
+    private static void ReadPlatform(string root, List<UploadRecord> records, List<RejectedRecordDto> rejected)
+    {
+        const string source = "records.jsonl";
+        foreach (var (line, r) in JsonLines(Path.Combine(root, source), source, rejected))
+        {
             if (r.ValueKind != JsonValueKind.Object)
             {
                 rejected.Add(new RejectedRecordDto(source, line, null, ["MalformedJson: the record is not a JSON object"]));
@@ -422,27 +434,8 @@ public static class DatasetConverter
         {
             var source = Path.GetRelativePath(root, file).Replace('\\', '/');
             var folder = Path.GetDirectoryName(source)?.Replace('\\', '/') ?? string.Empty;
-            var line = 0;
-            foreach (var text in File.ReadLines(file))
+            foreach (var (line, r) in JsonLines(file, source, rejected))
             {
-                line++;
-                if (string.IsNullOrWhiteSpace(text))
-                {
-                    continue;
-                }
-
-                JsonElement r;
-                try
-                {
-                    using var doc = JsonDocument.Parse(text, DocumentOptions);
-                    r = doc.RootElement.Clone();
-                }
-                catch (JsonException ex)
-                {
-                    rejected.Add(new RejectedRecordDto(source, line, null, [$"MalformedJson: not valid JSON ({ex.Message})"]));
-                    continue;
-                }
-
                 var fileName = r.ValueKind == JsonValueKind.Object ? Str(r, "filename") : null;
                 if (fileName is null)
                 {

@@ -35,3 +35,15 @@ public sealed class QuotaExceededException(string message) : PlatformException("
 /// <summary>The caller may not touch the named resource (for example another tenant's artifact).</summary>
 [GenerateSerializer, Alias("dp.AccessDeniedException")]
 public sealed class AccessDeniedException(string message) : PlatformException("access_denied", message);
+
+/// <summary>
+/// A GPU silo's hardened decoding refused the request's image; <see cref="Reason"/> names the decoder's failure reason
+/// (for example <c>Truncated</c>, <c>TooLarge</c>, <c>UnknownFormat</c>) so the API answers with the matching status.
+/// </summary>
+[GenerateSerializer, Alias("dp.ImageRefusedException")]
+public sealed class ImageRefusedException(string reason, string message) : PlatformException("image_refused", message)
+{
+    /// <summary>The decoder's failure reason, by name.</summary>
+    [Id(0)]
+    public string Reason { get; init; } = reason;
+}

@@ -18,6 +18,12 @@ public sealed class EngineGpuWorkerOptions
     /// <summary>How long the oldest waiting ground request waits for companions before its batch starts (default 10 ms).</summary>
     public double ServingMaxWaitMs { get; set; } = 10;
 
+    /// <summary>
+    /// Whether the batch wait adapts to the load (default true): a lone request starts at once, and requests wait for
+    /// companions only while fewer are queued than the previous batch held (see <c>DynamicBatcherOptions.AdaptiveWait</c>).
+    /// </summary>
+    public bool ServingAdaptiveWait { get; set; } = true;
+
     /// <summary>Most ground requests waiting on the silo; more are refused as over capacity (default 1024).</summary>
     public int ServingMaxQueueLength { get; set; } = 1024;
 

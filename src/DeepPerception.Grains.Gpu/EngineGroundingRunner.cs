@@ -48,6 +48,7 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
             {
                 MaxBatchSize = _options.ServingMaxBatchSize,
                 MaxWait = TimeSpan.FromMilliseconds(_options.ServingMaxWaitMs),
+                AdaptiveWait = _options.ServingAdaptiveWait,
                 MaxQueueLength = _options.ServingMaxQueueLength,
             },
             RunBatchAsync);
@@ -79,7 +80,7 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
         }
         catch (ImageDecodeException e)
         {
-            throw new InvalidRequestException($"The image was refused: {e.Message}");
+            throw new ImageRefusedException(e.Reason.ToString(), e.Message);
         }
 
         var decodeTime = Stopwatch.GetElapsedTime(arrived);

@@ -87,6 +87,7 @@ public static class ClusterHostExtensions
                     o.Device = options.Device;
                     o.ServingMaxBatchSize = options.ServingMaxBatchSize;
                     o.ServingMaxWaitMs = options.ServingMaxWaitMs;
+                    o.ServingAdaptiveWait = options.ServingAdaptiveWait;
                     o.ServingMaxPixels = options.ServingMaxPixels;
                 });
             }

@@ -36,6 +36,9 @@ public sealed class DeepPerceptionHostOptions
     /// <summary>How long the oldest waiting ground request waits for companions, in milliseconds (default 10).</summary>
     public double ServingMaxWaitMs { get; set; } = 10;
 
+    /// <summary>Whether the batch wait adapts to the load (default true: a lone request starts at once).</summary>
+    public bool ServingAdaptiveWait { get; set; } = true;
+
     /// <summary>The image processor's max_pixels when serving (default 401408, the paper's training resolution).</summary>
     public int ServingMaxPixels { get; set; } = 401408;
 

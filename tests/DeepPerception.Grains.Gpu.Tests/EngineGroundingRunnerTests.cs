@@ -20,6 +20,7 @@ public sealed class EngineGroundingRunnerTests(EngineFixture fixture) : IClassFi
             WorkDirectory = Path.Combine(fixture.Root, "serving-" + name),
             ServingMaxBatchSize = maxBatch,
             ServingMaxWaitMs = maxWaitMs,
+            ServingAdaptiveWait = false,
             ServingMaxPixels = EngineFixture.MaxPixels,
         }), NullLogger<EngineGroundingRunner>.Instance);
 
@@ -83,10 +84,11 @@ public sealed class EngineGroundingRunnerTests(EngineFixture fixture) : IClassFi
     {
         await using var runner = NewRunner(maxBatch: 2, maxWaitMs: 1, "hostile");
         var truncated = Picture(3)[..60];
-        var error = await Assert.ThrowsAsync<InvalidRequestException>(() =>
+        var error = await Assert.ThrowsAsync<ImageRefusedException>(() =>
             runner.GroundAsync(Work(3) with { Image = truncated }, null, CancellationToken.None));
-        Assert.Contains("image", error.Message, StringComparison.OrdinalIgnoreCase);
-        await Assert.ThrowsAsync<InvalidRequestException>(() =>
+        Assert.Equal("Truncated", error.Reason);
+        Assert.Contains("PNG", error.Message, StringComparison.OrdinalIgnoreCase);
+        await Assert.ThrowsAsync<ImageRefusedException>(() =>
             runner.GroundAsync(Work(3) with { Image = "not an image at all"u8.ToArray() }, null, CancellationToken.None));
         var setting = await Assert.ThrowsAsync<InvalidRequestException>(() =>
             runner.GroundAsync(Work(3) with { Settings = Settings with { MaxNewTokens = 0 } }, null, CancellationToken.None));

@@ -24,6 +24,7 @@ public sealed class GroundingClusterTests
         {
             o.ServingMaxBatchSize = 3;
             o.ServingMaxWaitMs = 10_000;
+            o.ServingAdaptiveWait = false;
             o.ServingMaxPixels = 112 * 112;
         });
         try

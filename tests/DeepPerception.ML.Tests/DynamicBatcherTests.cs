@@ -16,7 +16,7 @@ public sealed class DynamicBatcherTests
     {
         var log = new ConcurrentQueue<(string Key, int[] Items)>();
         await using var batcher = new DynamicBatcher<string, int, string>(
-            new DynamicBatcherOptions { MaxBatchSize = 4, MaxWait = TimeSpan.FromSeconds(30) }, (k, b, _) => Echo(k, b, log));
+            new DynamicBatcherOptions { MaxBatchSize = 4, MaxWait = TimeSpan.FromSeconds(30), AdaptiveWait = false }, (k, b, _) => Echo(k, b, log));
         var answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => batcher.EnqueueAsync("m", i)));
         Assert.Equal(["m:0:4", "m:1:4", "m:2:4", "m:3:4"], answers);
         Assert.Single(log);
@@ -29,7 +29,7 @@ public sealed class DynamicBatcherTests
     {
         var log = new ConcurrentQueue<(string Key, int[] Items)>();
         await using var batcher = new DynamicBatcher<string, int, string>(
-            new DynamicBatcherOptions { MaxBatchSize = 8, MaxWait = TimeSpan.FromMilliseconds(20) }, (k, b, _) => Echo(k, b, log));
+            new DynamicBatcherOptions { MaxBatchSize = 8, MaxWait = TimeSpan.FromMilliseconds(20), AdaptiveWait = false }, (k, b, _) => Echo(k, b, log));
         Assert.Equal("m:7:1", await batcher.EnqueueAsync("m", 7).WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
@@ -93,7 +93,7 @@ public sealed class DynamicBatcherTests
     {
         var calls = 0;
         await using var batcher = new DynamicBatcher<string, int, int>(
-            new DynamicBatcherOptions { MaxBatchSize = 2, MaxWait = TimeSpan.FromSeconds(30) },
+            new DynamicBatcherOptions { MaxBatchSize = 2, MaxWait = TimeSpan.FromSeconds(30), AdaptiveWait = false },
             (_, b, _) => Interlocked.Increment(ref calls) == 1
                 ? throw new InvalidDataException("bad weights")
                 : Task.FromResult<IReadOnlyList<int>>(b.Select(e => e.Request * 10).ToList()));
@@ -112,7 +112,7 @@ public sealed class DynamicBatcherTests
     public async Task A_request_cancelled_while_waiting_leaves_the_queue_and_a_full_queue_refuses_more()
     {
         await using var batcher = new DynamicBatcher<string, int, int>(
-            new DynamicBatcherOptions { MaxBatchSize = 8, MaxWait = TimeSpan.FromMinutes(5), MaxQueueLength = 2 },
+            new DynamicBatcherOptions { MaxBatchSize = 8, MaxWait = TimeSpan.FromMinutes(5), MaxQueueLength = 2, AdaptiveWait = false },
             (_, b, _) => Task.FromResult<IReadOnlyList<int>>(b.Select(e => e.Request).ToList()));
         using var cts = new CancellationTokenSource();
         var cancelled = batcher.EnqueueAsync("m", 1, cts.Token);
@@ -123,6 +123,66 @@ public sealed class DynamicBatcherTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
         Assert.Equal(1, batcher.QueueLength);
         Assert.False(waiting.IsCompleted);
+    }
+
+    [Fact]
+    public async Task With_adaptive_wait_a_lone_request_starts_at_once_and_later_ones_wait_for_as_many_as_the_previous_batch()
+    {
+        var release = new TaskCompletionSource();
+        var sizes = new ConcurrentQueue<int>();
+        // A 10-minute max wait: any request that waited for it would time the test out.
+        await using var batcher = new DynamicBatcher<string, int, int>(
+            new DynamicBatcherOptions { MaxBatchSize = 8, MaxWait = TimeSpan.FromMinutes(10) },
+            async (_, b, _) =>
+            {
+                sizes.Enqueue(b.Count);
+                if (sizes.Count == 1)
+                {
+                    await release.Task;
+                }
+
+                return b.Select(e => e.Request).ToList();
+            });
+
+        // No previous batch: a lone request starts at once.
+        var first = batcher.EnqueueAsync("m", 0);
+        while (sizes.IsEmpty)
+        {
+            await Task.Delay(5).WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        // Five arrive while it runs; the previous batch held one, so they start together as soon as it ends.
+        var second = Enumerable.Range(1, 5).Select(i => batcher.EnqueueAsync("m", i)).ToList();
+        while (batcher.QueueLength < 5)
+        {
+            await Task.Delay(5);
+        }
+
+        release.SetResult();
+        Assert.Equal(0, await first.WaitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Equal(new[] { 1, 2, 3, 4, 5 }, await Task.WhenAll(second).WaitAsync(TimeSpan.FromMinutes(1)));
+
+        // The previous batch held five: a lone request now waits for companions instead of starting alone...
+        var lone = batcher.EnqueueAsync("m", 10);
+        await Task.Delay(300);
+        Assert.False(lone.IsCompleted);
+        // ...and starts with them once five are queued.
+        var companions = Enumerable.Range(11, 4).Select(i => batcher.EnqueueAsync("m", i)).ToList();
+        Assert.Equal(new[] { 10, 11, 12, 13, 14 }, await Task.WhenAll(companions.Prepend(lone)).WaitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Equal(new[] { 1, 5, 5 }, sizes.ToArray());
+    }
+
+    [Fact]
+    public async Task Without_adaptive_wait_every_batch_that_is_not_full_waits_the_max_wait()
+    {
+        var log = new ConcurrentQueue<(string Key, int[] Items)>();
+        await using var batcher = new DynamicBatcher<string, int, string>(
+            new DynamicBatcherOptions { MaxBatchSize = 4, MaxWait = TimeSpan.FromMilliseconds(100), AdaptiveWait = false },
+            (k, b, _) => Echo(k, b, log));
+        Assert.Equal("m:1:1", await batcher.EnqueueAsync("m", 1).WaitAsync(TimeSpan.FromSeconds(30)));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal("m:2:1", await batcher.EnqueueAsync("m", 2).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.True(started.Elapsed >= TimeSpan.FromMilliseconds(90), $"The second lone request started after {started.Elapsed.TotalMilliseconds} ms.");
     }
 
     [Fact]

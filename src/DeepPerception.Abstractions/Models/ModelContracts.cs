@@ -100,4 +100,15 @@ public interface IModelGrain : IGrainWithStringKey
     /// <summary>Returns the checkpoint key of a version, or of the base checkpoint when <paramref name="version"/> is null.</summary>
     [Alias("GetCheckpointKey")]
     Task<string> GetCheckpointKeyAsync(int? version);
+
+    /// <summary>
+    /// What a ground request serves, in one call: <paramref name="version"/> when given, else the active version, else the
+    /// base checkpoint (version null).
+    /// </summary>
+    [Alias("ResolveServing")]
+    Task<ServingTarget> ResolveServingAsync(int? version);
 }
+
+/// <summary>The version (null: the base checkpoint) and checkpoint a ground request is served from.</summary>
+[GenerateSerializer, Immutable, Alias("dp.ServingTarget")]
+public sealed record ServingTarget([property: Id(0)] int? Version, [property: Id(1)] string CheckpointKey);

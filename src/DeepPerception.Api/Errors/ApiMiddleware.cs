@@ -85,6 +85,13 @@ public sealed class ApiMiddleware(RequestDelegate next, ILogger<ApiMiddleware> l
         }
     }
 
+    private static (int Status, string Code, string Detail) ImageProblem(ImageDecodeFailureReason reason, string message) => reason switch
+    {
+        ImageDecodeFailureReason.TooLarge or ImageDecodeFailureReason.TooManyFrames => (413, "image_too_large", "The image is too large: " + message),
+        ImageDecodeFailureReason.UnknownFormat or ImageDecodeFailureReason.Unsupported => (415, "unsupported_image", "The image format is not supported: " + message),
+        _ => (422, "undecodable_image", "The image cannot be decoded: " + message),
+    };
+
     /// <summary>Maps an exception to a ProblemDetails (status, title, detail, code).</summary>
     public static ProblemDetails ToProblem(Exception exception, out TimeSpan? retryAfter)
     {
@@ -98,13 +105,10 @@ public sealed class ApiMiddleware(RequestDelegate next, ILogger<ApiMiddleware> l
             InvalidRequestException e => (400, e.Code, e.Message),
             ConflictException e => (409, e.Code, e.Message),
             QuotaExceededException e => (429, "gpu_budget_exceeded", e.Message),
+            ImageRefusedException e => ImageProblem(Enum.TryParse<ImageDecodeFailureReason>(e.Reason, out var reason) ? reason : ImageDecodeFailureReason.Corrupt,
+                e.Message),
             PlatformException e => (400, e.Code, e.Message),
-            ImageDecodeException e => e.Reason switch
-            {
-                ImageDecodeFailureReason.TooLarge or ImageDecodeFailureReason.TooManyFrames => (413, "image_too_large", "The image is too large: " + e.Message),
-                ImageDecodeFailureReason.UnknownFormat or ImageDecodeFailureReason.Unsupported => (415, "unsupported_image", "The image format is not supported: " + e.Message),
-                _ => (422, "undecodable_image", "The image cannot be decoded: " + e.Message),
-            },
+            ImageDecodeException e => ImageProblem(e.Reason, e.Message),
             BadHttpRequestException e => (e.StatusCode, "bad_request", e.Message),
             InvalidDataException e when e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase) => (413, "payload_too_large", e.Message),
             InvalidDataException e => (400, "bad_request", e.Message),

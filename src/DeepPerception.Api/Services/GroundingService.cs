@@ -98,8 +98,10 @@ public sealed class GroundingService(IGrainFactory grains, DeepPerceptionApiOpti
             throw new PayloadTooLargeException($"The image has {request.Image.LongLength} bytes; at most {options.MaxImageBytes} are accepted.");
         }
 
-        // Decoding here rejects hostile images before anything reaches a GPU silo (typed ImageDecodeException → 4xx).
-        _decoder.Decode(request.Image);
+        // The header check (format sniffing, container walk, size, pixel and frame limits) refuses bombs and disguised
+        // files before anything reaches a GPU silo; the silo's full hardened decode refuses the rest (truncated or corrupt
+        // pixel data) with ImageRefusedException. Both map to the same 413/415/422 answers.
+        _decoder.Inspect(request.Image);
 
         var quota = (await grains.GetGrain<ITenantGrain>(caller.TenantId).GetProfileAsync().ConfigureAwait(false)).Quota;
         if (quota.RemainingGpuSeconds <= 0)
@@ -109,12 +111,10 @@ public sealed class GroundingService(IGrainFactory grains, DeepPerceptionApiOpti
         }
 
         var model = grains.GetGrain<IModelGrain>(PlatformKeys.Scoped(caller.TenantId, request.Model, "model id"));
-        var info = await model.GetAsync().ConfigureAwait(false);
-        var version = request.Version ?? info.ActiveVersion;
-        var checkpoint = await model.GetCheckpointKeyAsync(version).ConfigureAwait(false);
-        PlatformKeys.RequireTenantArtifact(caller.TenantId, checkpoint, "checkpoint");
-        var work = new GroundWork(Guid.NewGuid().ToString("N"), caller.TenantId, checkpoint, request.Image, request.Query.Trim(), request.Settings);
-        return (work, version);
+        var target = await model.ResolveServingAsync(request.Version).ConfigureAwait(false);
+        PlatformKeys.RequireTenantArtifact(caller.TenantId, target.CheckpointKey, "checkpoint");
+        var work = new GroundWork(Guid.NewGuid().ToString("N"), caller.TenantId, target.CheckpointKey, request.Image, request.Query.Trim(), request.Settings);
+        return (work, target.Version);
     }
 
     private void Charge(PlatformPrincipal caller, GroundOutcome outcome) => meter.Add(caller.TenantId, outcome.GpuSeconds);

@@ -81,4 +81,11 @@ internal sealed class ModelGrain(
         S.RequireCreated(Key);
         return Task.FromResult(version is { } v ? S.Version(Key, v).CheckpointKey : S.BaseCheckpointKey);
     }
+
+    Task<ServingTarget> IModelGrain.ResolveServingAsync(int? version)
+    {
+        S.RequireCreated(Key);
+        var resolved = version ?? S.ActiveVersion;
+        return Task.FromResult(new ServingTarget(resolved, resolved is { } v ? S.Version(Key, v).CheckpointKey : S.BaseCheckpointKey));
+    }
 }

@@ -14,6 +14,14 @@ public sealed record DynamicBatcherOptions
     /// </summary>
     public TimeSpan MaxWait { get; init; } = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>
+    /// Whether the wait adapts to the load (default): a key's requests wait for companions only while fewer are queued
+    /// than the key's previous batch held, so a lone client is served at once (no added latency at low load) while the
+    /// clients of a large batch that has just been answered are gathered into one batch again. Off: every batch that is
+    /// not full waits <see cref="MaxWait"/> for its oldest request. A key without a previous batch starts at once.
+    /// </summary>
+    public bool AdaptiveWait { get; init; } = true;
+
     /// <summary>Most requests waiting at once; more are refused with <see cref="BatcherQueueFullException"/>.</summary>
     public int MaxQueueLength { get; init; } = 4096;
 
@@ -43,7 +51,8 @@ public readonly record struct BatchEntry<TRequest>(TRequest Request, TimeSpan Qu
 /// <summary>
 /// Groups concurrent requests that share a key (for example the same model weights and decoding settings) into
 /// batches and runs one batch at a time: a batch starts when it holds <see cref="DynamicBatcherOptions.MaxBatchSize"/>
-/// requests or when its oldest request has waited <see cref="DynamicBatcherOptions.MaxWait"/>. Keys are served oldest
+/// requests, when its oldest request has waited <see cref="DynamicBatcherOptions.MaxWait"/>, or (with
+/// <see cref="DynamicBatcherOptions.AdaptiveWait"/>) as soon as it holds as many requests as the key's previous batch. Keys are served oldest
 /// request first, so no key starves. The batch function returns one result per entry, in order; if it throws, every
 /// request of that batch gets the exception.
 /// </summary>
@@ -53,6 +62,7 @@ public sealed class DynamicBatcher<TKey, TRequest, TResult> : IAsyncDisposable
     private readonly Func<TKey, IReadOnlyList<BatchEntry<TRequest>>, CancellationToken, Task<IReadOnlyList<TResult>>> _process;
     private readonly DynamicBatcherOptions _options;
     private readonly Dictionary<TKey, LinkedList<Pending>> _pending = [];
+    private readonly Dictionary<TKey, int> _lastBatchSize = [];
     private readonly object _gate = new();
     private readonly SemaphoreSlim _signal = new(0);
     private readonly CancellationTokenSource _stop = new();
@@ -211,7 +221,8 @@ public sealed class DynamicBatcher<TKey, TRequest, TResult> : IAsyncDisposable
 
             var (key, list) = _pending.MinBy(kv => kv.Value.First!.Value.Arrived);
             var age = Stopwatch.GetElapsedTime(list.First!.Value.Arrived);
-            if (list.Count < _options.MaxBatchSize && age < _options.MaxWait)
+            var expected = !_options.AdaptiveWait ? _options.MaxBatchSize : _lastBatchSize.TryGetValue(key, out var last) ? last : 1;
+            if (list.Count < Math.Min(_options.MaxBatchSize, expected) && age < _options.MaxWait)
             {
                 waitFor = _options.MaxWait - age;
                 return null;
@@ -230,6 +241,13 @@ public sealed class DynamicBatcher<TKey, TRequest, TResult> : IAsyncDisposable
             }
 
             _queued -= entries.Count;
+            if (_lastBatchSize.Count >= 1024 && !_lastBatchSize.ContainsKey(key))
+            {
+                // Keys come and go with models and decoding settings: forget old sizes rather than grow without bound.
+                _lastBatchSize.Clear();
+            }
+
+            _lastBatchSize[key] = entries.Count;
             return (key, entries);
         }
     }

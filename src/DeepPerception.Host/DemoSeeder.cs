@@ -10,22 +10,8 @@ using DeepPerception.Storage;
 
 namespace DeepPerception.Host;
 
-/// <summary>Whether the demo content is ready, for the readiness check and <c>/v1/status</c>.</summary>
-public sealed class DemoSeedState
-{
-    private volatile bool _ready;
-    private volatile Exception? _error;
-
-    /// <summary>Whether the demo tenant, dataset and model exist.</summary>
-    public bool IsReady => _ready;
-
-    /// <summary>Why seeding failed, if it did.</summary>
-    public Exception? Error => _error;
-
-    internal void MarkReady() => _ready = true;
-
-    internal void MarkFailed(Exception error) => _error = error;
-}
+/// <summary>Whether the demo tenant, dataset and model exist, for the readiness check and <c>/v1/status</c>.</summary>
+public sealed class DemoSeedState : DeepPerception.Api.Identity.StartupTaskState;
 
 /// <summary>
 /// Creates, at first start, a demo tenant <c>demo</c> with a KVG-Synth dataset <c>demo/kvg-synth</c> (version 1,

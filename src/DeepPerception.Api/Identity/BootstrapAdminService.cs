@@ -82,19 +82,24 @@ public sealed class BootstrapAdminService(
     }
 }
 
-/// <summary>Whether the platform tenant exists (for readiness checks).</summary>
-public sealed class BootstrapState
+/// <summary>Whether a start-up task (bootstrap, demo seeding) finished, for readiness checks and status pages.</summary>
+public abstract class StartupTaskState
 {
     private volatile bool _ready;
     private volatile Exception? _error;
 
-    /// <summary>Whether bootstrap finished.</summary>
+    /// <summary>Whether the task finished.</summary>
     public bool IsReady => _ready;
 
-    /// <summary>Why bootstrap failed, if it did.</summary>
+    /// <summary>Why the task failed, if it did.</summary>
     public Exception? Error => _error;
 
-    internal void MarkReady() => _ready = true;
+    /// <summary>Records that the task finished.</summary>
+    public void MarkReady() => _ready = true;
 
-    internal void MarkFailed(Exception error) => _error = error;
+    /// <summary>Records why the task failed.</summary>
+    public void MarkFailed(Exception error) => _error = error;
 }
+
+/// <summary>Whether the platform tenant exists (for readiness checks).</summary>
+public sealed class BootstrapState : StartupTaskState;

@@ -46,12 +46,10 @@ public sealed class FileGrainStorage : IGrainStorage
     }
 
     /// <inheritdoc />
-    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var path = PathFor(stateName, grainId);
-        var gate = Locks.GetOrAdd(path, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync().ConfigureAwait(false);
-        try
+        return UnderLockAsync(path, async () =>
         {
             var stored = await ReadAsync(path).ConfigureAwait(false);
             if (stored is null)
@@ -67,20 +65,14 @@ public sealed class FileGrainStorage : IGrainStorage
                 : stored.Value.State.Deserialize<T>(JsonOptions) ?? Activator.CreateInstance<T>();
             grainState.ETag = stored.Value.ETag;
             grainState.RecordExists = true;
-        }
-        finally
-        {
-            gate.Release();
-        }
+        });
     }
 
     /// <inheritdoc />
-    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var path = PathFor(stateName, grainId);
-        var gate = Locks.GetOrAdd(path, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync().ConfigureAwait(false);
-        try
+        return UnderLockAsync(path, async () =>
         {
             var stored = await ReadAsync(path).ConfigureAwait(false);
             CheckETag(stateName, grainId, stored?.ETag, grainState.ETag);
@@ -94,20 +86,14 @@ public sealed class FileGrainStorage : IGrainStorage
             await WriteAtomicallyAsync(path, Encoding.UTF8.GetBytes(document.ToJsonString(JsonOptions))).ConfigureAwait(false);
             grainState.ETag = etag;
             grainState.RecordExists = true;
-        }
-        finally
-        {
-            gate.Release();
-        }
+        });
     }
 
     /// <inheritdoc />
-    public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var path = PathFor(stateName, grainId);
-        var gate = Locks.GetOrAdd(path, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync().ConfigureAwait(false);
-        try
+        return UnderLockAsync(path, async () =>
         {
             var stored = await ReadAsync(path).ConfigureAwait(false);
             CheckETag(stateName, grainId, stored?.ETag, grainState.ETag);
@@ -115,6 +101,17 @@ public sealed class FileGrainStorage : IGrainStorage
             grainState.ETag = null;
             grainState.RecordExists = false;
             grainState.State = Activator.CreateInstance<T>();
+        });
+    }
+
+    /// <summary>Runs <paramref name="action"/> holding the file's lock (one writer or reader of a state file at a time).</summary>
+    private static async Task UnderLockAsync(string path, Func<Task> action)
+    {
+        var gate = Locks.GetOrAdd(path, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await action().ConfigureAwait(false);
         }
         finally
         {

@@ -85,11 +85,12 @@ public sealed class SynthesizeCommand : ICliCommand
         }
 
         var rlModel = args.Has("rl-model") ? args.ExistingDirectory("rl-model") : null;
-        using var teacher = CreateTeacher(args);
+        using var external = CreateTeacher(args);
+        IRationaleTeacher teacher = external is null ? new TemplatedRationaleTeacher() : external;
         var data = PlatformDatasetReader.Load(dataDir);
-        await context.Out.WriteLineAsync($"data: {data.Images.Count} labelled images, {data.Knowledge.Count} knowledge entries; teacher: {(teacher as IRationaleTeacher ?? Templated).Name}").ConfigureAwait(false);
+        await context.Out.WriteLineAsync($"data: {data.Images.Count} labelled images, {data.Knowledge.Count} knowledge entries; teacher: {teacher.Name}").ConfigureAwait(false);
 
-        var pipeline = new SynthesisPipeline(teacher as IRationaleTeacher ?? Templated, options with { MaxParallelRequests = teacher is null ? 1 : args.Int("teacher-concurrency", 4, 1, 256) });
+        var pipeline = new SynthesisPipeline(teacher, options with { MaxParallelRequests = external is null ? 1 : args.Int("teacher-concurrency", 4, 1, 256) });
         var result = await pipeline.RunAsync(data, cancellationToken: cancellationToken).ConfigureAwait(false);
         SynthesisExporter.Write(result, data.Knowledge, outDir);
         var r = result.Report;
@@ -109,8 +110,6 @@ public sealed class SynthesizeCommand : ICliCommand
 
         return result.Kept.Count > 0 ? CliApp.Success : CliApp.Failure;
     }
-
-    private static readonly TemplatedRationaleTeacher Templated = new();
 
     private static ChatRationaleTeacher? CreateTeacher(CliArguments args)
     {

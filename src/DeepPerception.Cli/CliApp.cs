@@ -29,6 +29,7 @@ public static class CliApp
         new EvalCommand(),
         new ParityCommand(),
         new SynthCommand(),
+        new SynthesizeCommand(),
         new TokenizerTrainCommand(),
         new InitCommand(),
         new ExperimentCommand(),
@@ -81,7 +82,7 @@ public static class CliApp
     /// <summary>Errors caused by the files or data a verb was given, reported as one line instead of a stack trace.</summary>
     private static bool IsInputError(Exception e) => e is CheckpointFormatException or TokenizerLoadException or KvgFormatException
         or ImageDecodeException or IOException or UnauthorizedAccessException or System.Text.Json.JsonException or ArgumentException
-        or InvalidOperationException;
+        or InvalidOperationException or Data.Synthesis.SynthesisInputException or Data.Synthesis.RationaleTeacherException;
 
     private static (ICliCommand? Command, int Consumed) Find(IReadOnlyList<string> args)
     {

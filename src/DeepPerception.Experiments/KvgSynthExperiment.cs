@@ -308,32 +308,17 @@ public static class KvgSynthExperiment
             var sw = Stopwatch.StartNew();
             using var kvg = LoadKvg(cotDir);
             var g = o.Generations;
-            var candidates = new List<GrpoPrompt>();
-            var counts = new List<int>();
-            for (var i = 0; i < o.RlCandidates; i++)
+            var candidates = Enumerable.Range(0, o.RlCandidates).Select(i =>
             {
-                ct.ThrowIfCancellationRequested();
                 var s = split.Train[o.TrainSamples + i];
-                var prompt = kvg.GrpoPrompt(ToRgb(s.Image), s.Query, SynthTargets.AnswerBlock(s), s.Id);
-                using var scope = NewDisposeScope();
-                var pixels = torch.tensor(prompt.PixelValues!, [prompt.PixelValues!.Length / kvg.Model.Config.Vision.PatchInputSize, kvg.Model.Config.Vision.PatchInputSize]);
-                var result = Generation.Generate(kvg.Model, new GenerationRequest
-                {
-                    Prompts = Enumerable.Range(0, g).Select(_ => new PromptInput(prompt.PromptIds, pixels, prompt.Grids)).ToList(),
-                    Options = new GenerationOptions
-                    {
-                        MaxNewTokens = o.MaxCotTokens, Temperature = o.GrpoTemperature, TopK = 50, Seed = o.Seed * 7_919L + i,
-                        StopTokenIds = kvg.StopTokenIds, PadTokenId = kvg.PadTokenId,
-                    },
-                });
-                var correct = result.Sequences.Count(seq =>
-                    KvgRewards.IouReward(kvg.Decode(seq.Tokens), prompt.Solution, continuous: true) >= KvgScorer.CorrectIouThreshold);
-                candidates.Add(prompt);
-                counts.Add(correct);
-            }
-
-            var kept = RlDifficultyFilter.Select(candidates, counts, g).ToList();
-            var histogram = Enumerable.Range(0, g + 1).Select(k => counts.Count(c => c == k)).ToList();
+                return kvg.GrpoPrompt(ToRgb(s.Image), s.Query, SynthTargets.AnswerBlock(s), s.Id);
+            }).ToList();
+            var filter = RlDifficultyFilter.Run(kvg, candidates, new RlFilterOptions
+            {
+                Generations = g, MaxNewTokens = o.MaxCotTokens, Temperature = o.GrpoTemperature, TopK = 50, Seed = o.Seed,
+            }, ct);
+            var kept = filter.Kept(candidates).ToList();
+            var histogram = filter.Histogram;
             var report = new RlFilterReport(candidates.Count, g, histogram, kept.Count);
             log($"rl filter: {candidates.Count} candidates × {g} samples, correct-count histogram [{string.Join(", ", histogram)}], kept {kept.Count}");
             if (kept.Count < o.GrpoPromptsPerStep)

@@ -66,6 +66,16 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
             var baseDir = Path.Combine(work, "base");
             await ArtifactFolders.DownloadAsync(_store, spec.BaseCheckpointKey, baseDir, cancellationToken).ConfigureAwait(false);
             var samples = await PlatformDataset.LoadAsync(_store, spec.SamplesIndexKey, cancellationToken).ConfigureAwait(false);
+            CompositeTrainingSet? composites = null;
+            if (recipe.CompositeTargets)
+            {
+                composites = await CompositeTrainingData.BuildAsync(samples, spec.KnowledgeBase, recipe.Composites, recipe.CompositeMaxCanvas, recipe.Seed,
+                    cancellationToken).ConfigureAwait(false);
+                samples = composites.Samples;
+                _logger.LogInformation("Fine-tune {JobKey}: {Kept} of {Built} composites kept by the IoU gate", spec.JobKey,
+                    composites.Report.Kept, composites.Report.Composites);
+            }
+
             string? resumeDir = null;
             string? grpoBaseDir = null;
             if (resume is not null)
@@ -86,7 +96,7 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
 
             _logger.LogInformation("Fine-tune {JobKey}: stages {Stages}, {Samples} samples, resume from {Resume}", spec.JobKey,
                 string.Join('+', recipe.Stages), samples.Count, resumeFromCheckpointKey ?? "(start)");
-            var context = new FineTuneContext(spec, recipe, samples, baseDir, Path.Combine(work, "checkpoints"), Path.Combine(work, "output"),
+            var context = new FineTuneContext(spec, recipe, samples, composites?.Targets, baseDir, Path.Combine(work, "checkpoints"), Path.Combine(work, "output"),
                 resume, resumeDir, grpoBaseDir, reporter, cancellationToken);
             var watch = Stopwatch.StartNew();
             FineTuneResult result;
@@ -103,6 +113,11 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
             await ArtifactFolders.UploadAsync(_store, context.OutputDir, spec.OutputKey, cancellationToken).ConfigureAwait(false);
             var metrics = result.Metrics.Add("gpu_seconds", watch.Elapsed.TotalSeconds)
                 .Add("resumed_from_step", resume?.GlobalStep(recipe) ?? 0);
+            if (composites is not null)
+            {
+                metrics = metrics.Add("composites_built", composites.Report.Composites).Add("composites_kept", composites.Report.Kept);
+            }
+
             progress.Report(new JobProgress(result.TotalSteps, result.TotalSteps, metrics, null, "model uploaded"));
             return new JobOutcome(OutcomeKind.Succeeded, spec.OutputKey, metrics, watch.Elapsed.TotalSeconds, null);
         }
@@ -384,6 +399,11 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
 
     private static string SftTarget(PlatformSample sample, FineTuneContext c)
     {
+        if (c.CompositeTargets is not null)
+        {
+            return c.CompositeTargets[sample.Id];
+        }
+
         if (!c.Recipe.CotTargets)
         {
             return sample.DirectTarget;
@@ -449,6 +469,7 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
         FineTuneSpec Spec,
         EngineRecipe Recipe,
         IReadOnlyList<PlatformSample> Samples,
+        IReadOnlyDictionary<string, string>? CompositeTargets,
         string BaseDir,
         string CheckpointDir,
         string OutputDir,

@@ -24,7 +24,11 @@ public enum EngineStage
 /// <see cref="TrainingRecipe.Settings"/> refines it. Known settings (all optional):
 /// <list type="bullet">
 /// <item><c>stages</c>: <c>sft</c>, <c>grpo</c> or <c>sft+grpo</c> (the paper's CoT-SFT then GRPO); default from the method.</item>
-/// <item><c>target</c>: SFT target, <c>cot</c> (think block built from the knowledge base, then the answer; default) or <c>direct</c>.</item>
+/// <item><c>target</c>: SFT target, <c>cot</c> (think block built from the knowledge base, then the answer; default),
+/// <c>direct</c>, or <c>cot-composite</c> (the paper's data synthesis first: multi-entity composites of the dataset's
+/// labelled images with templated four-phase rationales kept by the IoU gate; the GRPO stage also uses the composites).</item>
+/// <item><c>composites</c>: composites to build for <c>cot-composite</c> (default: as many as the dataset has samples);
+/// <c>composite_max_canvas</c>: their largest canvas side (default 448; the smallest is half of it).</item>
 /// <item><c>lora_rank</c> (0 = full fine-tuning, default 0), <c>lora_alpha</c> (default 2 × rank), <c>lora_dropout</c> (default 0.05).</item>
 /// <item><c>train_vision</c>: also train the vision tower and merger in full fine-tuning (default false).</item>
 /// <item><c>grad_accum</c> (1), <c>warmup_ratio</c> (0.1), <c>weight_decay</c> (0), <c>max_grad_norm</c> (1), <c>epochs</c> (enough for <c>MaxSteps</c>).</item>
@@ -38,13 +42,22 @@ public sealed record EngineRecipe
     private static readonly ImmutableHashSet<string> Known = ImmutableHashSet.Create(StringComparer.Ordinal,
         "stages", "target", "lora_rank", "lora_alpha", "lora_dropout", "train_vision", "grad_accum", "warmup_ratio", "weight_decay",
         "max_grad_norm", "epochs", "generations", "max_completion_length", "temperature", "beta", "grpo_steps", "grpo_learning_rate",
-        "max_pixels");
+        "max_pixels", "composites", "composite_max_canvas");
 
     /// <summary>The stages in order.</summary>
     public required IReadOnlyList<EngineStage> Stages { get; init; }
 
     /// <summary>Whether SFT targets carry a think block.</summary>
     public bool CotTargets { get; init; } = true;
+
+    /// <summary>Whether training runs on synthesized composites with templated rationales (<c>target</c> = <c>cot-composite</c>).</summary>
+    public bool CompositeTargets { get; init; }
+
+    /// <summary>Composites to build (0 = as many as the dataset has samples).</summary>
+    public int Composites { get; init; }
+
+    /// <summary>Largest canvas side of the composites.</summary>
+    public int CompositeMaxCanvas { get; init; } = 448;
 
     /// <summary>The LoRA adapter, or null for full fine-tuning.</summary>
     public LoraOptions? Lora { get; init; }
@@ -147,14 +160,17 @@ public sealed record EngineRecipe
                 _ => throw new InvalidRecipeException($"Recipe setting 'stages' must be sft, grpo or sft+grpo (got '{s}')."),
             }
             : recipe.Method == FineTuneMethod.Grpo ? [EngineStage.Grpo] : [EngineStage.Sft];
-        var cot = settings.TryGetValue("target", out var t)
-            ? t switch
-            {
-                "cot" => true,
-                "direct" => false,
-                _ => throw new InvalidRecipeException($"Recipe setting 'target' must be cot or direct (got '{t}')."),
-            }
-            : true;
+        var target = settings.TryGetValue("target", out var t) ? t : "cot";
+        if (target is not ("cot" or "direct" or "cot-composite"))
+        {
+            throw new InvalidRecipeException($"Recipe setting 'target' must be cot, direct or cot-composite (got '{t}').");
+        }
+
+        var composite = target == "cot-composite";
+        if (!composite && (settings.ContainsKey("composites") || settings.ContainsKey("composite_max_canvas")))
+        {
+            throw new InvalidRecipeException("Recipe settings 'composites' and 'composite_max_canvas' need 'target' = 'cot-composite'.");
+        }
         var rank = Int(settings, "lora_rank", 0, 0, 1024);
         var lora = rank > 0
             ? new LoraOptions { Rank = rank, Alpha = Double(settings, "lora_alpha", 2.0 * rank, 1e-9, 1e6), Dropout = Double(settings, "lora_dropout", 0.05, 0, 0.99) }
@@ -164,7 +180,10 @@ public sealed record EngineRecipe
         return new EngineRecipe
         {
             Stages = stages,
-            CotTargets = cot,
+            CotTargets = target != "direct",
+            CompositeTargets = composite,
+            Composites = Int(settings, "composites", 0, 0, 1_000_000),
+            CompositeMaxCanvas = Int(settings, "composite_max_canvas", 448, 128, 4096),
             Lora = lora,
             TrainVision = Bool(settings, "train_vision", false),
             SftSteps = recipe.MaxSteps,

@@ -64,11 +64,13 @@ public sealed class TrainingService(IGrainFactory grains, IArtifactStore store, 
         ["max_grad_norm"] = (1e-6, 1e4, false),
         ["epochs"] = (0, 1000, true),
         ["max_pixels"] = (3136, 16_777_216, true),
+        ["composites"] = (0, 1_000_000, true),
+        ["composite_max_canvas"] = (128, 4096, true),
     };
 
     private static readonly Dictionary<string, string[]> ChoiceSettings = new(StringComparer.Ordinal)
     {
-        ["target"] = ["cot", "direct"],
+        ["target"] = ["cot", "direct", "cot-composite"],
         ["train_vision"] = ["true", "false"],
     };
 

@@ -57,18 +57,31 @@ public sealed record SynthOptions
     }
 }
 
+/// <summary>Canvas sizes and the smallest object side a layout plan must respect.</summary>
+/// <param name="MinCanvas">Smallest canvas side in pixels.</param>
+/// <param name="MaxCanvas">Largest canvas side in pixels.</param>
+/// <param name="CanvasStep">Canvas sides are <paramref name="MinCanvas"/> plus multiples of this step.</param>
+/// <param name="MinEntitySize">Smallest slot side in pixels.</param>
+internal readonly record struct CanvasSettings(int MinCanvas, int MaxCanvas, int CanvasStep, int MinEntitySize);
+
 /// <summary>Where one sprite goes: its square's top-left corner and side, and its layout cell.</summary>
 internal readonly record struct Slot(int Left, int Top, int Side, int Row, int Column);
 
 /// <summary>A planned composition: canvas size, actual layout and one slot per object.</summary>
 internal sealed record LayoutPlan(int Width, int Height, SynthLayout Layout, int Rows, int Columns, Slot[] Slots);
 
-/// <summary>Plans canvas size and non-overlapping slots for the four layouts.</summary>
+/// <summary>
+/// Plans canvas size and non-overlapping square slots for the four layouts; the one layout implementation of KVG-Synth
+/// and of the composites of labelled images (<see cref="Synthesis.CompositeBuilder"/>).
+/// </summary>
 internal static class LayoutPlanner
 {
     private const int Margin = 4;
 
-    public static LayoutPlan Plan(SynthRandom rng, SynthOptions options, int count, SynthLayout layout)
+    public static LayoutPlan Plan(SynthRandom rng, SynthOptions options, int count, SynthLayout layout) =>
+        Plan(rng, new CanvasSettings(options.MinCanvas, options.MaxCanvas, options.CanvasStep, options.MinEntitySize), count, layout);
+
+    public static LayoutPlan Plan(SynthRandom rng, CanvasSettings options, int count, SynthLayout layout)
     {
         var sizes = new List<int>();
         for (var s = options.MinCanvas; s <= options.MaxCanvas; s += options.CanvasStep)
@@ -136,7 +149,7 @@ internal static class LayoutPlanner
         return Cells(rng, options, rng.Pick(gw), rng.Pick(gh), rows, cols, count, SynthLayout.Grid);
     }
 
-    private static LayoutPlan Cells(SynthRandom rng, SynthOptions options, int width, int height, int rows, int cols, int count, SynthLayout layout)
+    private static LayoutPlan Cells(SynthRandom rng, CanvasSettings options, int width, int height, int rows, int cols, int count, SynthLayout layout)
     {
         var slots = new Slot[count];
         for (var i = 0; i < count; i++)
@@ -155,7 +168,7 @@ internal static class LayoutPlanner
         return new LayoutPlan(width, height, layout, rows, cols, slots);
     }
 
-    private static Slot[]? TryRandom(SynthRandom rng, SynthOptions options, int width, int height, int count)
+    private static Slot[]? TryRandom(SynthRandom rng, CanvasSettings options, int width, int height, int count)
     {
         var min = options.MinEntitySize;
         var max = Math.Max(min, (int)(Math.Min(width, height) * 0.5));

@@ -38,6 +38,12 @@ internal sealed class JpegHuffmanTable
             _valOffset[length] = k - code;
             if (n > 0)
             {
+                // The codes of this length must fit in it without using the all-ones code (libjpeg's check too).
+                if (code + n >= (1 << length))
+                {
+                    throw ManagedJpegDecoder.Corrupt("a Huffman table defines more codes than its code lengths allow");
+                }
+
                 for (int i = 0; i < n; i++, k++, code++)
                 {
                     if (length <= LookaheadBits)
@@ -56,12 +62,6 @@ internal sealed class JpegHuffmanTable
             else
             {
                 _maxCode[length] = -1;
-            }
-
-            // The codes of this length must fit in it without using the all-ones code (libjpeg's check too).
-            if (n > 0 && code >= (1 << length))
-            {
-                throw ManagedJpegDecoder.Corrupt("a Huffman table defines more codes than its code lengths allow");
             }
 
             code <<= 1;

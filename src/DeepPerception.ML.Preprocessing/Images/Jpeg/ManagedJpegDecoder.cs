@@ -37,6 +37,7 @@ public readonly record struct JpegFrameInfo(int Width, int Height, int Component
 /// replication for other integral ratios; libjpeg's fixed-point YCbCr→RGB tables; greyscale replicated to RGB;
 /// RGB, CMYK and YCCK frames as libjpeg's colour-space guess and Pillow's Adobe-inverted CMYK→RGB conversion give
 /// them. EXIF orientation is not applied (neither <c>Image.open</c> nor the previous decoder applied it).
+/// Sequential frames without DHT segments (Motion-JPEG) get the standard tables, as in libjpeg-turbo.
 /// Unlike libjpeg, damaged data is never papered over: truncated scans, bad codes, missing tables and unsupported
 /// coding processes (arithmetic, lossless, hierarchical, 12-bit, and progressive files whose coefficients are never
 /// fully refined, which libjpeg block-smooths) raise <see cref="ImageDecodeException"/> with a typed reason, and
@@ -44,7 +45,10 @@ public readonly record struct JpegFrameInfo(int Width, int Height, int Component
 /// </summary>
 public static class ManagedJpegDecoder
 {
-    /// <summary>Reads the frame header (up to SOFn) and checks that the coding process is supported.</summary>
+    /// <summary>Most scans accepted in one file (encoders write at most a few dozen; libjpeg-turbo suggests 500).</summary>
+    public const int MaxScans = 500;
+
+    /// <summary>Reads the headers up to the first scan (SOS) and checks that the coding process is supported.</summary>
     /// <exception cref="ImageDecodeException">The data is not a JPEG, is truncated or corrupt, or is unsupported.</exception>
     public static JpegFrameInfo ReadFrameInfo(byte[] data)
     {
@@ -208,11 +212,6 @@ public static class ManagedJpegDecoder
                 {
                     case 0xC0 or 0xC1 or 0xC2:
                         ReadFrame(payload, marker == 0xC2);
-                        if (_headerOnly)
-                        {
-                            return;
-                        }
-
                         break;
                     case 0xC3 or 0xC5 or 0xC6 or 0xC7 or 0xDE or 0xDF:
                         throw Unsupported($"lossless or hierarchical coding (marker FF{marker:X2})");
@@ -255,6 +254,23 @@ public static class ManagedJpegDecoder
                         if (!_sawFrame)
                         {
                             throw Corrupt("scan before any frame header");
+                        }
+
+                        if (_scanCount == 0)
+                        {
+                            // libjpeg guesses the colour space once the headers up to the first scan are read.
+                            FrameInfo = FrameInfo with { ColorSpace = GuessColorSpace() };
+                            if (_headerOnly)
+                            {
+                                return;
+                            }
+                        }
+
+                        if (_scanCount >= MaxScans)
+                        {
+                            // Every scan walks the whole block grid; a cap keeps hostile files from costing minutes.
+                            throw new ImageDecodeException(
+                                ImageDecodeFailureReason.TooLarge, $"the JPEG holds more than {MaxScans} scans.");
                         }
 
                         segmentEnd = ReadScan(payload, segmentEnd);
@@ -372,7 +388,7 @@ public static class ManagedJpegDecoder
 
             _progressive = progressive;
             _sawFrame = true;
-            FrameInfo = new JpegFrameInfo(_width, _height, count, progressive, GuessColorSpace());
+            FrameInfo = new JpegFrameInfo(_width, _height, count, progressive, JpegColorSpace.YCbCr);
             if (_headerOnly)
             {
                 return;
@@ -380,13 +396,10 @@ public static class ManagedJpegDecoder
 
             // Every buffer is sized from the header and checked before it is allocated.
             long limitBytes = (long)_limits.AllocationLimitMegabytes * 1024 * 1024;
-            long total = pixels * 3;
             foreach (Component c in _components)
             {
                 long coefBytes = (long)c.BlocksPerLine * c.BlocksPerColumn * 64 * sizeof(short);
-                long planeBytes = (long)c.WidthInBlocks * c.HeightInBlocks * 64;
-                total += coefBytes + planeBytes;
-                if (coefBytes > limitBytes)
+                if (coefBytes > limitBytes || coefBytes / sizeof(short) > Array.MaxLength)
                 {
                     throw new ImageDecodeException(
                         ImageDecodeFailureReason.TooLarge,
@@ -394,7 +407,7 @@ public static class ManagedJpegDecoder
                 }
             }
 
-            if (pixels * 3 > limitBytes)
+            if (pixels * 3 > limitBytes || pixels * 3 > Array.MaxLength)
             {
                 throw new ImageDecodeException(
                     ImageDecodeFailureReason.TooLarge,
@@ -521,6 +534,16 @@ public static class ManagedJpegDecoder
                 throw Corrupt($"SOS segment with {ns} components and length {p.Length + 2}");
             }
 
+            if (!_progressive && _scanCount == 0)
+            {
+                // Motion-JPEG frames often omit the standard tables: libjpeg-turbo's sequential Huffman decoder
+                // installs the T.81 K.3 tables in slots 0 and 1 when they are still empty at the first scan.
+                _dcTables[0] ??= new JpegHuffmanTable(JpegTables.StdDcLuminanceCounts, JpegTables.StdDcLuminanceValues, isDc: true);
+                _acTables[0] ??= new JpegHuffmanTable(JpegTables.StdAcLuminanceCounts, JpegTables.StdAcLuminanceValues, isDc: false);
+                _dcTables[1] ??= new JpegHuffmanTable(JpegTables.StdDcChrominanceCounts, JpegTables.StdDcChrominanceValues, isDc: true);
+                _acTables[1] ??= new JpegHuffmanTable(JpegTables.StdAcChrominanceCounts, JpegTables.StdAcChrominanceValues, isDc: false);
+            }
+
             var scan = new Component[ns];
             for (int i = 0; i < ns; i++)
             {
@@ -587,7 +610,7 @@ public static class ManagedJpegDecoder
         {
             if ((dc && c.DcTable is null) || (ac && c.AcTable is null))
             {
-                throw Unsupported($"a scan of component {c.Id} uses an undefined Huffman table (implicit Motion-JPEG tables)");
+                throw Corrupt($"a scan of component {c.Id} uses an undefined Huffman table");
             }
         }
 

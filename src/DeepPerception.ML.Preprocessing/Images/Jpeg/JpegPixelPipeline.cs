@@ -28,9 +28,6 @@ internal static class JpegPixelPipeline
     private const long Fix2562915447 = 20995;
     private const long Fix3072711026 = 25172;
 
-    /// <summary>Post-IDCT range limit indexed by (value &amp; 1023): libjpeg's table shifted by CENTERJSAMPLE.</summary>
-    private static readonly byte[] IdctRangeLimit = BuildIdctRangeLimit();
-
     private static readonly int[] CrToR = new int[256];
     private static readonly int[] CbToB = new int[256];
     private static readonly long[] CrToG = new long[256];
@@ -328,23 +325,6 @@ internal static class JpegPixelPipeline
 
     private static byte Clamp(int v) => (byte)(v < 0 ? 0 : v > 255 ? 255 : v);
 
-    private static byte[] BuildIdctRangeLimit()
-    {
-        var table = new byte[1024];
-        for (int i = 0; i < 1024; i++)
-        {
-            table[i] = i switch
-            {
-                < 128 => (byte)(i + 128),
-                < 512 => 255,
-                < 896 => 0,
-                _ => (byte)(i - 896),
-            };
-        }
-
-        return table;
-    }
-
     private static byte[] InverseDctPlane(ManagedJpegDecoder.Component c)
     {
         int stride = c.WidthInBlocks * 8;
@@ -362,6 +342,13 @@ internal static class JpegPixelPipeline
 
         return plane;
     }
+
+    /// <summary>
+    /// The post-IDCT range limit: adds CENTERJSAMPLE and saturates to 0..255. libjpeg's C table agrees for every
+    /// value in -512..511 and wraps beyond; libjpeg-turbo's SIMD IDCTs (what Pillow runs on x86-64 and ARM) saturate,
+    /// and so does this, which keeps files with extreme coefficients identical to Pillow too.
+    /// </summary>
+    private static byte RangeLimit(long v) => (byte)(v < -128 ? 0 : v > 127 ? 255 : v + 128);
 
     private static long Descale(long x, int n) => (x + (1L << (n - 1))) >> n;
 
@@ -423,7 +410,7 @@ internal static class JpegPixelPipeline
             Span<byte> o = output.Slice(row * stride, 8);
             if (w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 && w[5] == 0 && w[6] == 0 && w[7] == 0)
             {
-                byte dc = IdctRangeLimit[(int)Descale(w[0], Pass1Bits + 3) & 1023];
+                byte dc = RangeLimit(Descale(w[0], Pass1Bits + 3));
                 o.Fill(dc);
                 continue;
             }
@@ -448,14 +435,14 @@ internal static class JpegPixelPipeline
             tmp3 = w[1];
             OddPart(ref tmp0, ref tmp1, ref tmp2, ref tmp3);
 
-            o[0] = IdctRangeLimit[(int)Descale(tmp10 + tmp3, Shift) & 1023];
-            o[7] = IdctRangeLimit[(int)Descale(tmp10 - tmp3, Shift) & 1023];
-            o[1] = IdctRangeLimit[(int)Descale(tmp11 + tmp2, Shift) & 1023];
-            o[6] = IdctRangeLimit[(int)Descale(tmp11 - tmp2, Shift) & 1023];
-            o[2] = IdctRangeLimit[(int)Descale(tmp12 + tmp1, Shift) & 1023];
-            o[5] = IdctRangeLimit[(int)Descale(tmp12 - tmp1, Shift) & 1023];
-            o[3] = IdctRangeLimit[(int)Descale(tmp13 + tmp0, Shift) & 1023];
-            o[4] = IdctRangeLimit[(int)Descale(tmp13 - tmp0, Shift) & 1023];
+            o[0] = RangeLimit(Descale(tmp10 + tmp3, Shift));
+            o[7] = RangeLimit(Descale(tmp10 - tmp3, Shift));
+            o[1] = RangeLimit(Descale(tmp11 + tmp2, Shift));
+            o[6] = RangeLimit(Descale(tmp11 - tmp2, Shift));
+            o[2] = RangeLimit(Descale(tmp12 + tmp1, Shift));
+            o[5] = RangeLimit(Descale(tmp12 - tmp1, Shift));
+            o[3] = RangeLimit(Descale(tmp13 + tmp0, Shift));
+            o[4] = RangeLimit(Descale(tmp13 - tmp0, Shift));
         }
     }
 

@@ -65,10 +65,8 @@ internal static class JpegPixelPipeline
         int height,
         int maxH,
         int maxV,
-        JpegColorSpace colorSpace,
-        ImageDecodeLimits limits)
+        JpegColorSpace colorSpace)
     {
-        _ = limits;
         int n = components.Length;
         var planes = new byte[n][];
         var strides = new int[n];

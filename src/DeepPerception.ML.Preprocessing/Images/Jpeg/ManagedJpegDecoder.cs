@@ -325,12 +325,9 @@ public static class ManagedJpegDecoder
                 throw Corrupt("frame header length does not match its component count");
             }
 
+            // A header-only read leaves the size limits to its caller.
             _components = new Component[count];
-            if (_headerOnly)
-            {
-                // The caller applies its own limits to the header.
-            }
-            else if (_width > _limits.MaxSide || _height > _limits.MaxSide)
+            if (!_headerOnly && (_width > _limits.MaxSide || _height > _limits.MaxSide))
             {
                 throw new ImageDecodeException(
                     ImageDecodeFailureReason.TooLarge,
@@ -683,7 +680,7 @@ public static class ManagedJpegDecoder
                 CheckNoBlockSmoothing();
             }
 
-            return JpegPixelPipeline.Render(_components, _width, _height, _maxH, _maxV, FrameInfo.ColorSpace, _limits);
+            return JpegPixelPipeline.Render(_components, _width, _height, _maxH, _maxV, FrameInfo.ColorSpace);
         }
 
         private void CheckNoBlockSmoothing()

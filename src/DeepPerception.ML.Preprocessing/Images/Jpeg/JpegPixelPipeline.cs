@@ -65,7 +65,9 @@ internal static class JpegPixelPipeline
         int height,
         int maxH,
         int maxV,
-        JpegColorSpace colorSpace)
+        JpegColorSpace colorSpace,
+        int totalImcuRows,
+        bool smooth)
     {
         int n = components.Length;
         var planes = new byte[n][];
@@ -82,7 +84,7 @@ internal static class JpegPixelPipeline
             }
 
             strides[ci] = c.WidthInBlocks * 8;
-            planes[ci] = InverseDctPlane(c);
+            planes[ci] = InverseDctPlane(c, totalImcuRows, smooth);
             c.Coefficients = []; // release the coefficients early
 
             int hIn = c.H;
@@ -322,6 +324,235 @@ internal static class JpegPixelPipeline
     }
 
     private static byte Clamp(int v) => (byte)(v < 0 ? 0 : v > 255 ? 255 : v);
+
+    private static byte[] InverseDctPlane(ManagedJpegDecoder.Component c, int totalImcuRows, bool smooth)
+    {
+        if (smooth)
+        {
+            return SmoothedInverseDctPlane(c, totalImcuRows);
+        }
+
+        return InverseDctPlane(c);
+    }
+
+    /// <summary>
+    /// libjpeg-turbo's decompress_smooth_data for a progressive image whose first AC coefficients are not fully
+    /// known: each zero, not-yet-exact coefficient among the first nine (zig-zag 1..9) is estimated from the DC
+    /// values of the surrounding 5×5 blocks, and when no AC data arrived at all the DC itself is re-estimated too.
+    /// The neighbour rows follow libjpeg's iMCU-row buffering (rows two above/below are only used where its buffer
+    /// holds them) and the neighbour columns its sliding window.
+    /// </summary>
+    private static byte[] SmoothedInverseDctPlane(ManagedJpegDecoder.Component c, int totalImcuRows)
+    {
+        int stride = c.WidthInBlocks * 8;
+        var plane = new byte[(long)stride * c.HeightInBlocks * 8];
+        Span<int> workspace = stackalloc int[64];
+        short[] block = new short[64];
+        short[] quant = c.Quant!;
+        short[] coef = c.Coefficients;
+        int[] bits = c.CoefBits;
+        bool changeDc = true;
+        for (int k = 1; k <= 9; k++)
+        {
+            changeDc &= bits[k] == -1;
+        }
+
+        long q00 = (ushort)quant[0];
+        long q01 = (ushort)quant[1];
+        long q10 = (ushort)quant[8];
+        long q20 = (ushort)quant[16];
+        long q11 = (ushort)quant[9];
+        long q02 = (ushort)quant[2];
+        long q03 = (ushort)quant[3];
+        long q12 = (ushort)quant[10];
+        long q21 = (ushort)quant[17];
+        long q30 = (ushort)quant[24];
+        int lastImcu = totalImcuRows - 1;
+        int v = c.V;
+        int lastColumn = c.WidthInBlocks - 1;
+        int Dc(int row, int col) => coef[((row * c.BlocksPerLine) + col) * 64];
+
+        for (int r = 0; r <= lastImcu; r++)
+        {
+            int blockRows = v;
+            if (r == lastImcu)
+            {
+                blockRows = c.HeightInBlocks % v;
+                if (blockRows == 0)
+                {
+                    blockRows = v;
+                }
+            }
+
+            for (int b = 0; b < blockRows; b++)
+            {
+                int row = (r * v) + b;
+                int prev = b > 0 || r > 0 ? row - 1 : row;
+                int prevPrev = b > 1 || r > 1 ? row - 2 : prev;
+                int next = b < blockRows - 1 || r < lastImcu ? row + 1 : row;
+                int nextNext = b < blockRows - 2 || r + 1 < lastImcu ? row + 2 : next;
+                int[] rows = [prevPrev, prev, row, next, nextNext];
+
+                // dc[i, j]: the DC of row i (0..4 = two above .. two below) at column offset j - 2.
+                var dc = new int[5, 5];
+                for (int i = 0; i < 5; i++)
+                {
+                    int first = Dc(rows[i], 0);
+                    for (int j = 0; j < 5; j++)
+                    {
+                        dc[i, j] = first;
+                    }
+                }
+
+                for (int col = 0; col <= lastColumn; col++)
+                {
+                    if (col == 0 && col < lastColumn)
+                    {
+                        for (int i = 0; i < 5; i++)
+                        {
+                            dc[i, 3] = Dc(rows[i], 1);
+                        }
+                    }
+
+                    if (col + 1 < lastColumn)
+                    {
+                        for (int i = 0; i < 5; i++)
+                        {
+                            dc[i, 4] = Dc(rows[i], col + 2);
+                        }
+                    }
+
+                    int offset = ((row * c.BlocksPerLine) + col) * 64;
+                    Array.Copy(coef, offset, block, 0, 64);
+                    Smooth(block, dc, bits, changeDc, q00, q01, q10, q20, q11, q02, q03, q12, q21, q30);
+                    InverseDct(block, quant, workspace, plane.AsSpan((b + (r * v)) * 8 * stride + (col * 8)), stride);
+
+                    for (int i = 0; i < 5; i++)
+                    {
+                        dc[i, 0] = dc[i, 1];
+                        dc[i, 1] = dc[i, 2];
+                        dc[i, 2] = dc[i, 3];
+                        dc[i, 3] = dc[i, 4];
+                    }
+                }
+            }
+        }
+
+        return plane;
+    }
+
+    private static void Smooth(
+        short[] w, int[,] d, int[] bits, bool changeDc,
+        long q00, long q01, long q10, long q20, long q11, long q02, long q03, long q12, long q21, long q30)
+    {
+        // d[i, j] is libjpeg's DC(5i + j + 1): rows two above .. two below, columns two left .. two right.
+        int D(int n) => d[(n - 1) / 5, (n - 1) % 5];
+
+        if (bits[1] != 0 && w[1] == 0)
+        {
+            long e = changeDc
+                ? -D(1) - D(2) + D(4) + D(5) - (3 * D(6)) + (13 * D(7)) - (13 * D(9)) + (3 * D(10)) - (3 * D(11)) +
+                  (38 * D(12)) - (38 * D(14)) + (3 * D(15)) - (3 * D(16)) + (13 * D(17)) - (13 * D(19)) + (3 * D(20)) -
+                  D(21) - D(22) + D(24) + D(25)
+                : (-7 * D(11)) + (50 * D(12)) - (50 * D(14)) + (7 * D(15));
+            w[1] = Predict(q00 * e, q01, bits[1]);
+        }
+
+        if (bits[2] != 0 && w[8] == 0)
+        {
+            long e = changeDc
+                ? -D(1) - (3 * D(2)) - (3 * D(3)) - (3 * D(4)) - D(5) - D(6) + (13 * D(7)) + (38 * D(8)) + (13 * D(9)) -
+                  D(10) + D(16) - (13 * D(17)) - (38 * D(18)) - (13 * D(19)) + D(20) + D(21) + (3 * D(22)) +
+                  (3 * D(23)) + (3 * D(24)) + D(25)
+                : (-7 * D(3)) + (50 * D(8)) - (50 * D(18)) + (7 * D(23));
+            w[8] = Predict(q00 * e, q10, bits[2]);
+        }
+
+        if (bits[3] != 0 && w[16] == 0)
+        {
+            long e = changeDc
+                ? D(3) + (2 * D(7)) + (7 * D(8)) + (2 * D(9)) - (5 * D(12)) - (14 * D(13)) - (5 * D(14)) + (2 * D(17)) +
+                  (7 * D(18)) + (2 * D(19)) + D(23)
+                : -D(3) + (13 * D(8)) - (24 * D(13)) + (13 * D(18)) - D(23);
+            w[16] = Predict(q00 * e, q20, bits[3]);
+        }
+
+        if (bits[4] != 0 && w[9] == 0)
+        {
+            long e = changeDc
+                ? -D(1) + D(5) + (9 * D(7)) - (9 * D(9)) - (9 * D(17)) + (9 * D(19)) + D(21) - D(25)
+                : D(10) + D(16) - (10 * D(17)) + (10 * D(19)) - D(2) - D(20) + D(22) - D(24) + D(4) - D(6) +
+                  (10 * D(7)) - (10 * D(9));
+            w[9] = Predict(q00 * e, q11, bits[4]);
+        }
+
+        if (bits[5] != 0 && w[2] == 0)
+        {
+            long e = changeDc
+                ? (2 * D(7)) - (5 * D(8)) + (2 * D(9)) + D(11) + (7 * D(12)) - (14 * D(13)) + (7 * D(14)) + D(15) +
+                  (2 * D(17)) - (5 * D(18)) + (2 * D(19))
+                : -D(11) + (13 * D(12)) - (24 * D(13)) + (13 * D(14)) - D(15);
+            w[2] = Predict(q00 * e, q02, bits[5]);
+        }
+
+        if (!changeDc)
+        {
+            return;
+        }
+
+        if (bits[6] != 0 && w[3] == 0)
+        {
+            w[3] = Predict(q00 * (D(7) - D(9) + (2 * D(12)) - (2 * D(14)) + D(17) - D(19)), q03, bits[6]);
+        }
+
+        if (bits[7] != 0 && w[10] == 0)
+        {
+            w[10] = Predict(q00 * (D(7) - (3 * D(8)) + D(9) - D(17) + (3 * D(18)) - D(19)), q12, bits[7]);
+        }
+
+        if (bits[8] != 0 && w[17] == 0)
+        {
+            w[17] = Predict(q00 * (D(7) - D(9) - (3 * D(12)) + (3 * D(14)) + D(17) - D(19)), q21, bits[8]);
+        }
+
+        if (bits[9] != 0 && w[24] == 0)
+        {
+            w[24] = Predict(q00 * (D(7) + (2 * D(8)) + D(9) - D(17) - (2 * D(18)) - D(19)), q30, bits[9]);
+        }
+
+        long dcEstimate =
+            (-2 * D(1)) - (6 * D(2)) - (8 * D(3)) - (6 * D(4)) - (2 * D(5)) - (6 * D(6)) + (6 * D(7)) + (42 * D(8)) +
+            (6 * D(9)) - (6 * D(10)) - (8 * D(11)) + (42 * D(12)) + (152 * D(13)) + (42 * D(14)) - (8 * D(15)) -
+            (6 * D(16)) + (6 * D(17)) + (42 * D(18)) + (6 * D(19)) - (6 * D(20)) - (2 * D(21)) - (6 * D(22)) -
+            (8 * D(23)) - (6 * D(24)) - (2 * D(25));
+        w[0] = Predict(q00 * dcEstimate, q00, 0);
+    }
+
+    /// <summary>Rounds num / (q · 256) to the nearest integer away from zero, capped below 2^al when al &gt; 0.</summary>
+    private static short Predict(long num, long q, int al)
+    {
+        long pred;
+        if (num >= 0)
+        {
+            pred = ((q << 7) + num) / (q << 8);
+            if (al > 0 && pred >= (1 << al))
+            {
+                pred = (1 << al) - 1;
+            }
+        }
+        else
+        {
+            pred = ((q << 7) - num) / (q << 8);
+            if (al > 0 && pred >= (1 << al))
+            {
+                pred = (1 << al) - 1;
+            }
+
+            pred = -pred;
+        }
+
+        return unchecked((short)pred);
+    }
 
     private static byte[] InverseDctPlane(ManagedJpegDecoder.Component c)
     {

@@ -37,11 +37,11 @@ public readonly record struct JpegFrameInfo(int Width, int Height, int Component
 /// replication for other integral ratios; libjpeg's fixed-point YCbCr→RGB tables; greyscale replicated to RGB;
 /// RGB, CMYK and YCCK frames as libjpeg's colour-space guess and Pillow's Adobe-inverted CMYK→RGB conversion give
 /// them. EXIF orientation is not applied (neither <c>Image.open</c> nor the previous decoder applied it).
-/// Sequential frames without DHT segments (Motion-JPEG) get the standard tables, as in libjpeg-turbo.
+/// Sequential frames without DHT segments (Motion-JPEG) get the standard tables, and progressive files whose first
+/// AC coefficients are never fully refined are block-smoothed, both as in libjpeg-turbo.
 /// Unlike libjpeg, damaged data is never papered over: truncated scans, bad codes, missing tables and unsupported
-/// coding processes (arithmetic, lossless, hierarchical, 12-bit, and progressive files whose coefficients are never
-/// fully refined, which libjpeg block-smooths) raise <see cref="ImageDecodeException"/> with a typed reason, and
-/// the frame size is checked against <see cref="ImageDecodeLimits"/> before any buffer is allocated.
+/// coding processes (arithmetic, lossless, hierarchical, 12-bit) raise <see cref="ImageDecodeException"/> with a
+/// typed reason, and the frame size is checked against <see cref="ImageDecodeLimits"/> before any buffer is allocated.
 /// </summary>
 public static class ManagedJpegDecoder
 {
@@ -675,19 +675,15 @@ public static class ManagedJpegDecoder
 
         internal RgbImage Output()
         {
-            if (_progressive)
-            {
-                CheckNoBlockSmoothing();
-            }
-
-            return JpegPixelPipeline.Render(_components, _width, _height, _maxH, _maxV, FrameInfo.ColorSpace);
+            return JpegPixelPipeline.Render(
+                _components, _width, _height, _maxH, _maxV, FrameInfo.ColorSpace, _mcusPerColumn, _progressive && BlockSmoothingApplies());
         }
 
-        private void CheckNoBlockSmoothing()
+        private bool BlockSmoothingApplies()
         {
             // libjpeg-turbo's smoothing_ok(): with do_block_smoothing (the default) a progressive image whose DC is
-            // known but whose first AC coefficients are not fully refined is smoothed across blocks. Complete
-            // progressive files (every encoder's default scan script) never take that path.
+            // known in every component but whose first nine AC coefficients are not all fully refined somewhere is
+            // block-smoothed. Complete progressive files (every encoder's default scan script) never take that path.
             int[] positions = [0, 1, 8, 16, 9, 2, 3, 10, 17, 24];
             bool useful = false;
             foreach (Component c in _components)
@@ -695,36 +691,29 @@ public static class ManagedJpegDecoder
                 short[]? q = c.Quant;
                 if (q is null)
                 {
-                    return;
+                    return false;
                 }
 
                 foreach (int pos in positions)
                 {
                     if (q[pos] == 0)
                     {
-                        return;
+                        return false;
                     }
                 }
 
                 if (c.CoefBits[0] < 0)
                 {
-                    return;
+                    return false;
                 }
 
                 for (int k = 1; k < 10; k++)
                 {
-                    if (c.CoefBits[k] != 0)
-                    {
-                        useful = true;
-                    }
+                    useful |= c.CoefBits[k] != 0;
                 }
             }
 
-            if (useful)
-            {
-                throw Unsupported(
-                    "a progressive image whose low-frequency AC coefficients are never fully refined (libjpeg block-smooths those)");
-            }
+            return useful;
         }
 
         private static int DivUp(int a, int b) => (int)(((long)a + b - 1) / b);

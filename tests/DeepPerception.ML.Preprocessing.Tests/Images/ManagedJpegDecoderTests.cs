@@ -204,6 +204,23 @@ public sealed class ManagedJpegDecoderTests
     }
 
     [Fact]
+    public void TheNumberOfScansIsCapped()
+    {
+        // A 1x1 greyscale file whose single scan is repeated: each scan is valid on its own (the last one wins).
+        byte[] data = ReadJpeg("q85_grey_1x1");
+        int sos = FindMarker(data, 0xDA);
+        byte[] head = data[..sos];
+        byte[] scan = data[sos..^2];
+        byte[] Repeat(int count) => [.. head, .. Enumerable.Range(0, count).SelectMany(_ => scan), 0xFF, 0xD9];
+
+        byte[] expected = File.ReadAllBytes(Path.Combine(JpegDirectory, "files", "q85_grey_1x1.rgb"));
+        Assert.Equal(expected, ManagedJpegDecoder.Decode(Repeat(ManagedJpegDecoder.MaxScans)).Pixels);
+        var ex = Assert.Throws<ImageDecodeException>(() => ManagedJpegDecoder.Decode(Repeat(ManagedJpegDecoder.MaxScans + 1)));
+        Assert.Equal(ImageDecodeFailureReason.TooLarge, ex.Reason);
+        Assert.Contains("scans", ex.Message);
+    }
+
+    [Fact]
     public void MalformedHeadersAreCorrupt()
     {
         byte[] data = ReadJpeg("q75_444_64x48");

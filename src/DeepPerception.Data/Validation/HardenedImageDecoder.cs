@@ -21,7 +21,7 @@ public sealed class HardenedImageDecoder
 
     /// <summary>Creates a decoder.</summary>
     /// <param name="maxSide">Largest accepted width or height.</param>
-    /// <param name="allocationLimitMegabytes">Largest single buffer ImageSharp may allocate.</param>
+    /// <param name="allocationLimitMegabytes">Largest single buffer a decoder may allocate (see <see cref="ImageDecodeLimits.AllocationLimitMegabytes"/>).</param>
     public HardenedImageDecoder(int maxSide = 8192, int allocationLimitMegabytes = 64)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSide);

@@ -18,7 +18,10 @@ public sealed record ImageDecodeLimits
     /// <summary>Largest accepted number of frames in an animated GIF or WebP (only the first frame is decoded).</summary>
     public int MaxFrames { get; init; } = 256;
 
-    /// <summary>Largest single buffer the imaging library may allocate, in MiB (its allocation limit).</summary>
+    /// <summary>
+    /// Largest single buffer a decoder may allocate, in MiB: the imaging library's allocation limit for PNG, GIF and
+    /// WebP, and the pixel and coefficient buffers of the managed JPEG decoder (checked from the frame header).
+    /// </summary>
     public int AllocationLimitMegabytes { get; init; } = 256;
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> if any limit is not positive.</summary>

@@ -1,6 +1,6 @@
+using DeepPerception.ML.Preprocessing.Images.Jpeg;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Gif;
-using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.Formats.Webp;
 using SixLabors.ImageSharp.Memory;
@@ -19,8 +19,9 @@ public readonly record struct ImageHeaderInfo(ImageContainerFormat Format, int W
 /// Decodes untrusted JPEG, PNG, GIF and WebP data into <see cref="RgbImage"/> under resource limits. The format is
 /// sniffed from the content (never from a file name); the container is walked to reject truncated or malformed
 /// files; the header is identified and checked against <see cref="ImageDecodeLimits"/> before any pixel buffer is
-/// allocated; decoding uses a private imaging configuration with only the four formats, a per-buffer allocation
-/// limit and first-frame-only GIF decoding. Every failure surfaces as <see cref="ImageDecodeException"/>.
+/// allocated. JPEG is decoded by <see cref="Jpeg.ManagedJpegDecoder"/>, bit-identical to libjpeg-turbo (what Pillow
+/// and Hugging Face use); PNG, GIF and WebP use a private imaging configuration with only those formats, a
+/// per-buffer allocation limit and first-frame-only GIF decoding. Every failure surfaces as <see cref="ImageDecodeException"/>.
 /// Instances are immutable and thread-safe.
 /// </summary>
 public sealed class SafeImageDecoder
@@ -46,6 +47,12 @@ public sealed class SafeImageDecoder
     public RgbImage Decode(byte[] data)
     {
         ImageHeaderInfo info = Inspect(data);
+        if (info.Format == ImageContainerFormat.Jpeg)
+        {
+            // The managed decoder reproduces libjpeg-turbo (what Pillow and Hugging Face use) bit for bit.
+            return DecodeJpeg(data);
+        }
+
         try
         {
             using Image<Rgb24> image = Image.Load<Rgb24>(_configuration, data);
@@ -104,6 +111,43 @@ public sealed class SafeImageDecoder
                 $"the {container.Format} holds {container.FrameCount} frames; the limit is {Limits.MaxFrames}.");
         }
 
+        (int width, int height) = container.Format == ImageContainerFormat.Jpeg
+            ? ReadJpegSize(data)
+            : IdentifySize(data, container.Format);
+
+        if (width <= 0 || height <= 0)
+        {
+            throw new ImageDecodeException(
+                ImageDecodeFailureReason.Corrupt,
+                $"the {container.Format} header declares {width}x{height} pixels.");
+        }
+
+        if (width > Limits.MaxSide || height > Limits.MaxSide)
+        {
+            throw new ImageDecodeException(
+                ImageDecodeFailureReason.TooLarge,
+                $"the {container.Format} is {width}x{height}; the largest side allowed is {Limits.MaxSide}.");
+        }
+
+        long pixels = (long)width * height;
+        if (pixels > Limits.MaxPixels)
+        {
+            throw new ImageDecodeException(
+                ImageDecodeFailureReason.TooLarge,
+                $"the {container.Format} is {width}x{height} ({pixels} pixels); the limit is {Limits.MaxPixels}.");
+        }
+
+        return new ImageHeaderInfo(container.Format, width, height, container.FrameCount);
+    }
+
+    private static (int Width, int Height) ReadJpegSize(byte[] data)
+    {
+        JpegFrameInfo frame = ManagedJpegDecoder.ReadFrameInfo(data);
+        return (frame.Width, frame.Height);
+    }
+
+    private (int Width, int Height) IdentifySize(byte[] data, ImageContainerFormat format)
+    {
         IImageInfo? header;
         try
         {
@@ -112,38 +156,32 @@ public sealed class SafeImageDecoder
         }
         catch (Exception ex)
         {
-            throw Translate(ex, container.Format);
+            throw Translate(ex, format);
         }
 
         if (header is null)
         {
-            throw new ImageDecodeException(
-                ImageDecodeFailureReason.Corrupt, $"the {container.Format} header could not be read.");
+            throw new ImageDecodeException(ImageDecodeFailureReason.Corrupt, $"the {format} header could not be read.");
         }
 
-        if (header.Width <= 0 || header.Height <= 0)
+        return (header.Width, header.Height);
+    }
+
+    private RgbImage DecodeJpeg(byte[] data)
+    {
+        try
+        {
+            return ManagedJpegDecoder.Decode(data, Limits);
+        }
+        catch (Exception ex) when (ex is OutOfMemoryException or InsufficientMemoryException)
         {
             throw new ImageDecodeException(
-                ImageDecodeFailureReason.Corrupt,
-                $"the {container.Format} header declares {header.Width}x{header.Height} pixels.");
+                ImageDecodeFailureReason.TooLarge, $"decoding the JPEG needs too much memory: {ex.Message}", ex);
         }
-
-        if (header.Width > Limits.MaxSide || header.Height > Limits.MaxSide)
+        catch (Exception ex) when (ex is not ImageDecodeException)
         {
-            throw new ImageDecodeException(
-                ImageDecodeFailureReason.TooLarge,
-                $"the {container.Format} is {header.Width}x{header.Height}; the largest side allowed is {Limits.MaxSide}.");
+            throw new ImageDecodeException(ImageDecodeFailureReason.Corrupt, $"the JPEG data is invalid: {ex.Message}", ex);
         }
-
-        long pixels = (long)header.Width * header.Height;
-        if (pixels > Limits.MaxPixels)
-        {
-            throw new ImageDecodeException(
-                ImageDecodeFailureReason.TooLarge,
-                $"the {container.Format} is {header.Width}x{header.Height} ({pixels} pixels); the limit is {Limits.MaxPixels}.");
-        }
-
-        return new ImageHeaderInfo(container.Format, header.Width, header.Height, container.FrameCount);
     }
 
     /// <summary>Encodes <paramref name="image"/> as PNG and returns the bytes (for drawings and exports).</summary>
@@ -177,9 +215,8 @@ public sealed class SafeImageDecoder
     private static Configuration CreateConfiguration(ImageDecodeLimits limits)
     {
         // A new configuration (never a clone of Configuration.Default, which would share its format manager) with
-        // only the four formats: no TGA/BMP/TIFF/PBM sniffing of arbitrary bytes.
+        // only PNG, WebP and GIF (JPEG goes to ManagedJpegDecoder): no TGA/BMP/TIFF/PBM sniffing of arbitrary bytes.
         var configuration = new Configuration(
-            new JpegConfigurationModule(),
             new PngConfigurationModule(),
             new WebpConfigurationModule(),
             new GifConfigurationModule())

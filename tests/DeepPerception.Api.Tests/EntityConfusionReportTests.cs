@@ -1,6 +1,7 @@
 using System.Text.Json;
 using DeepPerception.Api.Services;
 using DeepPerception.Client;
+using DeepPerception.Kvg;
 
 namespace DeepPerception.Api.Tests;
 
@@ -104,5 +105,45 @@ public sealed class EntityConfusionReportTests
         var ex = Assert.Throws<ArgumentException>(() => EntityConfusionMatrix.Build("bird", [new ConfusionItem("Ash Jay", "sideways", "x", true)], 5));
         Assert.Contains("sideways", ex.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => EntityConfusionMatrix.Build("bird", [], 0));
+    }
+}
+
+/// <summary>Where a platform dataset's evaluation items get every object of their image from.</summary>
+public sealed class DatasetObjectsTests
+{
+    private static JsonElement Record(string id, string image, string entity, string answer, object? objects = null) =>
+        JsonSerializer.SerializeToElement(objects is null
+            ? new { id, image, entity, domain = "bird", answer }
+            : (object)new { id, image, entity, domain = "bird", answer, objects });
+
+    [Fact]
+    public void Records_sharing_an_image_list_each_other_as_the_objects_of_that_image()
+    {
+        var records = new[]
+        {
+            Record("a", "images/1.png", "Ash Jay", "(0,0),(400,400)"),
+            Record("b", "images/1.png", "Dune Wren", "(500,0),(900,400)"),
+            Record("c", "images/2.png", "Ash Jay", "(10,10),(20,20)"),
+        };
+        var objects = EvaluationService.DatasetObjects(records);
+        var first = Assert.Single(objects).Value;
+        Assert.Equal("images/1.png", objects.Keys.Single());
+        Assert.Equal([new KvgObject("Ash Jay", new BoundingBox(0, 0, 400, 400)), new KvgObject("Dune Wren", new BoundingBox(500, 0, 900, 400))], first);
+        Assert.Null(EvaluationService.RecordObjects(records[0]));
+    }
+
+    [Fact]
+    public void A_records_own_objects_list_is_read_and_a_malformed_one_is_refused()
+    {
+        var record = Record("a", "images/1.png", "Ash Jay", "(0,0),(400,400)",
+            new object[] { new { entity = "Ash Jay", answer = "(0,0),(400,400)" }, new { entity = "Dune Wren", answer = "(500,0),(900,400)" } });
+        Assert.Equal(["Ash Jay", "Dune Wren"], EvaluationService.RecordObjects(record)!.Select(o => o.Entity));
+        Assert.Equal(new BoundingBox(500, 0, 900, 400), EvaluationService.RecordObjects(record)![1].Box);
+
+        var bad = Record("z", "images/1.png", "Ash Jay", "(0,0),(400,400)", new object[] { new { entity = "Dune Wren", answer = "left" } });
+        var ex = Assert.Throws<UnprocessableException>(() => EvaluationService.RecordObjects(bad));
+        Assert.Contains("'z'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Dune Wren", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<UnprocessableException>(() => EvaluationService.RecordObjects(Record("y", "i.png", "A", "(0,0),(1,1)", "not a list")));
     }
 }

@@ -273,12 +273,41 @@ public sealed record ScoreDto(string Name, int Count, int Correct, double Accura
 
 /// <summary>
 /// Per-domain outcome counts: rows are domains; columns correct (IoU ≥ 0.5), wrong box, no box (the answer had no
-/// parsable box).
+/// parsable box). <paramref name="Entities"/> adds the entity × entity confusion matrix of each domain.
 /// </summary>
-public sealed record ConfusionDto(IReadOnlyList<string> Columns, IReadOnlyDictionary<string, IReadOnlyList<int>> Rows);
+/// <param name="Columns">correct, wrong_box, no_box.</param>
+/// <param name="Rows">Domain → counts in <paramref name="Columns"/> order.</param>
+/// <param name="Entities">The entity × entity matrices, one per domain (null in reports written before they existed).</param>
+public sealed record ConfusionDto(IReadOnlyList<string> Columns, IReadOnlyDictionary<string, IReadOnlyList<int>> Rows,
+    IReadOnlyList<EntityConfusionDto>? Entities = null);
+
+/// <summary>
+/// Which sibling got the box, for one domain: rows are true (target) entities, columns the entity the predicted box
+/// landed on (IoU ≥ 0.5; the target whenever the answer is correct, so the diagonal holds the correct counts), then
+/// <c>other</c> (a wrong box not attributable to a shown entity: the image's other objects are unknown, it lies on another
+/// instance of the same entity, or on an entity folded into the bucket) and <c>none</c> (no box, or on no known object).
+/// At most the top entities by errors are shown; the rest are folded into the <c>other entities</c> row and column.
+/// </summary>
+/// <param name="Domain">The domain (category).</param>
+/// <param name="Rows">True entities (and the bucket last, when some were folded).</param>
+/// <param name="Columns"><paramref name="Rows"/>, then other, then none.</param>
+/// <param name="Counts">Counts[row][column].</param>
+/// <param name="Items">Items of the domain (the sum of all cells).</param>
+/// <param name="Correct">Correct items (the sum of the diagonal).</param>
+/// <param name="FoldedEntities">Entities folded into the bucket.</param>
+/// <param name="AllObjectsKnown">True when every item's image lists all its objects, so a confusion can name the sibling.</param>
+public sealed record EntityConfusionDto(string Domain, IReadOnlyList<string> Rows, IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<int>> Counts,
+    int Items, int Correct, int FoldedEntities, bool AllObjectsKnown);
 
 /// <summary>A wrong answer for the error gallery.</summary>
-public sealed record ErrorItemDto(string QuestionId, string Category, string? Entity, string Text, double Iou, string Kind);
+/// <param name="QuestionId">The item.</param>
+/// <param name="Category">Its domain.</param>
+/// <param name="Entity">The target entity.</param>
+/// <param name="Text">The model's answer.</param>
+/// <param name="Iou">IoU with the ground truth.</param>
+/// <param name="Kind">wrong_box or no_box.</param>
+/// <param name="Matched">What the box landed on: a sibling entity, other or none (null in older reports).</param>
+public sealed record ErrorItemDto(string QuestionId, string Category, string? Entity, string Text, double Iou, string Kind, string? Matched = null);
 
 /// <summary>The report of a succeeded evaluation.</summary>
 public sealed record EvaluationReportDto(

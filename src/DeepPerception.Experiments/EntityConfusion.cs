@@ -4,13 +4,14 @@ using DeepPerception.Kvg;
 namespace DeepPerception.Experiments;
 
 /// <summary>
-/// Which entity a prediction picked: for each test image, the object (of the synth objects drawn in it) whose box best
-/// overlaps the predicted box with IoU ≥ 0.5, or <see cref="None"/>. Counts target × predicted entity.
+/// Which entity a prediction picked, counted target × predicted entity: for each test image, the object (of the synth
+/// objects drawn in it) the predicted box matches as <see cref="KvgEntityMatcher"/> decides (the target when correct,
+/// otherwise the object it overlaps best with IoU ≥ 0.5), or <see cref="None"/>.
 /// </summary>
 public sealed class EntityConfusion
 {
     /// <summary>The label of a prediction that matches no object.</summary>
-    public const string None = "none";
+    public const string None = KvgEntityMatcher.None;
 
     private readonly SortedDictionary<string, SortedDictionary<string, int>> _matrix = new(StringComparer.Ordinal);
 
@@ -26,39 +27,46 @@ public sealed class EntityConfusion
     /// <summary>target → predicted → count.</summary>
     public IReadOnlyDictionary<string, SortedDictionary<string, int>> Matrix => _matrix;
 
-    /// <summary>The object a predicted grid box matches best (IoU ≥ 0.5), or null.</summary>
+    /// <summary>The object a predicted grid box matches (the target when correct, else the best other with IoU ≥ 0.5), or null.</summary>
     public static SynthObject? Match(SynthSample sample, BoundingBox? prediction)
     {
         ArgumentNullException.ThrowIfNull(sample);
-        if (prediction is not BoundingBox p)
+        var objects = SynthExporter.KvgObjects(sample);
+        var match = KvgEntityMatcher.Match(objects[sample.TargetIndex], objects, prediction);
+        return match.Kind switch
         {
-            return null;
-        }
-
-        SynthObject? best = null;
-        var bestIou = KvgScorer.CorrectIouThreshold;
-        foreach (var o in sample.Objects)
-        {
-            var iou = BoxMath.Iou(o.Box.ToGrid(sample.Image.Width, sample.Image.Height).ToBoundingBox(), p);
-            if (iou >= bestIou)
-            {
-                best = o;
-                bestIou = iou;
-            }
-        }
-
-        return best;
+            KvgMatchKind.Target => sample.Target,
+            KvgMatchKind.OtherEntity => sample.Objects.First(o => o.Label == match.Label),
+            _ => null,
+        };
     }
 
     /// <summary>Adds one prediction (null when nothing was parsed).</summary>
     public void Add(SynthSample sample, BoundingBox? prediction)
     {
-        var match = Match(sample, prediction);
-        var target = sample.Target.Label;
-        var predicted = match?.Label ?? None;
-        if (match is null) NoEntity++;
-        else if (ReferenceEquals(match, sample.Target)) TargetEntity++;
-        else OtherEntity++;
+        ArgumentNullException.ThrowIfNull(sample);
+        var objects = SynthExporter.KvgObjects(sample);
+        Add(sample.Target.Label, KvgEntityMatcher.Match(objects[sample.TargetIndex], objects, prediction));
+    }
+
+    /// <summary>Adds one matched prediction of <paramref name="target"/> (as <see cref="DeepPerception.ML.Kvg.KvgEvaluator"/> reports it).</summary>
+    public void Add(string target, KvgEntityMatch match)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(target);
+        switch (match.Kind)
+        {
+            case KvgMatchKind.Target:
+                TargetEntity++;
+                break;
+            case KvgMatchKind.OtherEntity:
+                OtherEntity++;
+                break;
+            default:
+                NoEntity++;
+                break;
+        }
+
+        var predicted = match.Kind == KvgMatchKind.Other ? KvgEntityMatcher.Other : match.Label;
         if (!_matrix.TryGetValue(target, out var row))
         {
             _matrix[target] = row = new SortedDictionary<string, int>(StringComparer.Ordinal);

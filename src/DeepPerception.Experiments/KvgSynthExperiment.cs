@@ -390,12 +390,11 @@ public static class KvgSynthExperiment
                 for (var i = 0; i < evaluation.Items.Count; i++)
                 {
                     var item = evaluation.Items[i];
-                    BoundingBox? box = item.Prediction.Status == ParseStatus.Parsed ? item.Prediction.Box : null;
-                    confusion.Add(test[i], box);
+                    confusion.Add(test[i].Target.Label, item.Match);
                     writer.WriteLine(JsonSerializer.Serialize(new
                     {
                         id = item.QuestionId, domain = item.Category, entity = item.Entity, text = item.Text, iou = Finite(item.Iou), correct = item.Correct,
-                        matched = EntityConfusion.Match(test[i], box)?.Label ?? EntityConfusion.None,
+                        matched = item.Match.Label,
                     }));
                 }
             }

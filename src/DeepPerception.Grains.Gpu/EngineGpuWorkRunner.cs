@@ -168,7 +168,14 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
                 model = spec.ModelCheckpointKey,
                 harness = spec.Harness,
                 metrics = metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value),
-                items = evaluation.Items.Select(i => new { i.QuestionId, i.Category, i.Entity, i.Text, i.Iou, i.Correct }),
+                items = evaluation.Items.Select((i, n) => new
+                {
+                    i.QuestionId, i.Category, i.Entity, i.Text, i.Iou, i.Correct,
+                    Prediction = i.Prediction.IsFailure || !i.Prediction.Box.IsFinite ? null : i.Prediction.Box.ToArray(),
+                    Matched = i.Match.Label,
+                    Match = MatchKindName(i.Match.Kind),
+                    ObjectsKnown = n < items.Count && items[n].Objects is not null,
+                }),
             };
             await _store.PutBytesAsync(reportKey, JsonSerializer.SerializeToUtf8Bytes(report, ReportJson),
                 new ArtifactWriteOptions { ContentType = "application/json" }, cancellationToken).ConfigureAwait(false);
@@ -179,6 +186,16 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
             DeleteQuietly(work);
         }
     }
+
+    /// <summary>The report's name of a match kind: target, other_entity, other or none.</summary>
+    public static string MatchKindName(KvgMatchKind kind) => kind switch
+    {
+        KvgMatchKind.Target => "target",
+        KvgMatchKind.OtherEntity => "other_entity",
+        KvgMatchKind.Other => "other",
+        KvgMatchKind.None => "none",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown match kind."),
+    };
 
     /// <summary>Flattens a KVG score into platform metrics (fractions; IoU in [0, 1]).</summary>
     public static ImmutableDictionary<string, double> EvaluationMetrics(KvgScore score)

@@ -70,12 +70,14 @@ public sealed class IdentityAndQuotaTests(ApiHostFixture host)
     }
 
     [Fact]
-    public async Task The_request_rate_of_a_tenant_gives_429_with_retry_after()
+    public async Task The_request_rate_applies_per_api_key_with_429_and_retry_after()
     {
         var admin = host.Client(ApiHostFixture.AdminKey);
         await admin.CreateTenantAsync(new CreateTenantBody("slow", "Slow", "slow-owner", 10, 3));
-        var key = (await admin.CreateTenantKeyAsync("slow", new CreateApiKeyBody("k"))).Secret;
-        using var http = host.Http(key);
+        var first = (await admin.CreateTenantKeyAsync("slow", new CreateApiKeyBody("first"))).Secret;
+        var second = (await admin.CreateTenantKeyAsync("slow", new CreateApiKeyBody("second"))).Secret;
+        using var http = host.Http(first);
+        using var other = host.Http(second);
         var statuses = new List<HttpStatusCode>();
         HttpResponseMessage last = null!;
         for (var i = 0; i < 4; i++)
@@ -89,6 +91,16 @@ public sealed class IdentityAndQuotaTests(ApiHostFixture host)
         Assert.True(last.Headers.RetryAfter!.Delta!.Value.TotalSeconds >= 1);
         using var problem = JsonDocument.Parse(await last.Content.ReadAsStringAsync());
         Assert.Equal("rate_limited", problem.RootElement.GetProperty("code").GetString());
+
+        // The second key of the same tenant has its own budget of 3 per minute, untouched by the first key's requests.
+        var otherStatuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++)
+        {
+            otherStatuses.Add((await other.GetAsync("/v1/tenant")).StatusCode);
+        }
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], otherStatuses);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await http.GetAsync("/v1/tenant")).StatusCode);
     }
 
     [Fact]

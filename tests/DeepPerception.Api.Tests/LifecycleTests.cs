@@ -102,6 +102,7 @@ public sealed class LifecycleTests(ApiHostFixture host)
         Assert.Equal(report.Overall.Count - report.Overall.Correct, report.ErrorGallery.Count);
         Assert.Equal(report.Overall.Accuracy, report.Metrics["accuracy"], 9);
         Assert.Equal(report.Overall.Count, (report.Seen?.Count ?? 0) + (report.Unseen?.Count ?? 0));
+        AssertEntityMatrices(report);
 
         var onDataset = await client.CreateEvaluationAsync(new CreateEvaluationBody(DemoWorkRunner.Model, work.ModelVersion, "dataset",
             DatasetId: "kvg-synth", DatasetVersion: 1, Limit: 2, MaxNewTokens: 8));
@@ -114,9 +115,39 @@ public sealed class LifecycleTests(ApiHostFixture host)
             Assert.True(done.HasReport);
         }
 
-        Assert.Equal(2, (await client.GetEvaluationReportAsync(onDataset.RunId)).Overall.Count);
-        Assert.Equal(2, (await client.GetEvaluationReportAsync(onBenchmark.RunId)).Overall.Count);
+        var datasetReport = await client.GetEvaluationReportAsync(onDataset.RunId);
+        var benchmarkReport = await client.GetEvaluationReportAsync(onBenchmark.RunId);
+        Assert.Equal(2, datasetReport.Overall.Count);
+        Assert.Equal(2, benchmarkReport.Overall.Count);
+        AssertEntityMatrices(datasetReport);
+        AssertEntityMatrices(benchmarkReport);
         Assert.StartsWith("benchmark:", (await client.GetEvaluationAsync(onBenchmark.RunId)).Source, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The entity × entity matrices of a real run: one per domain, every item in exactly one cell, the diagonal equal to
+    /// the correct count, unparsable answers under none, and (KVG-Synth images, whose every object is known) siblings named.
+    /// </summary>
+    private static void AssertEntityMatrices(EvaluationReportDto report)
+    {
+        var matrices = Assert.IsAssignableFrom<IReadOnlyList<EntityConfusionDto>>(report.Confusion.Entities);
+        Assert.Equal(report.PerDomain.Select(d => d.Name), matrices.Select(m => m.Domain));
+        foreach (var m in matrices)
+        {
+            var domain = report.PerDomain.Single(d => d.Name == m.Domain);
+            Assert.Equal([.. m.Rows, "other", "none"], m.Columns);
+            Assert.Equal(m.Rows.Count, m.Counts.Count);
+            Assert.All(m.Counts, row => Assert.Equal(m.Columns.Count, row.Count));
+            Assert.Equal(domain.Count, m.Items);
+            Assert.Equal(domain.Count, m.Counts.Sum(row => row.Sum()));
+            Assert.Equal(domain.Correct, m.Correct);
+            Assert.Equal(domain.Correct, Enumerable.Range(0, m.Rows.Count).Sum(i => m.Counts[i][i]));
+            Assert.True(m.Counts.Sum(row => row[^1]) >= report.Confusion.Rows[m.Domain][2], "every item without a box is under none");
+            Assert.Equal(0, m.FoldedEntities);
+            Assert.True(m.AllObjectsKnown, $"{m.Domain}: KVG-Synth items know every object of the image");
+        }
+
+        Assert.All(report.ErrorGallery, e => Assert.NotNull(e.Matched));
     }
 
     [Fact]

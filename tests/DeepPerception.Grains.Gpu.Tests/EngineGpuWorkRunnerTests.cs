@@ -190,6 +190,31 @@ public sealed class EngineGpuWorkRunnerTests(EngineFixture fixture) : IClassFixt
         var report = await fixture.Store.GetTextAsync(outcome.ReportKey!);
         Assert.Contains("\"metrics\"", report, StringComparison.Ordinal);
         Assert.Equal(4, progress.Reports.Last().Step);
+
+        // Every item names what its box landed on; KVG-Synth items know all objects of their image.
+        using var doc = System.Text.Json.JsonDocument.Parse(report);
+        var items = doc.RootElement.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(4, items.Count);
+        foreach (var item in items)
+        {
+            var match = item.GetProperty("match").GetString();
+            Assert.Contains(match, new[] { "target", "other_entity", "other", "none" });
+            Assert.Equal(item.GetProperty("correct").GetBoolean(), match == "target");
+            Assert.True(item.GetProperty("objectsKnown").GetBoolean());
+            if (item.GetProperty("prediction").ValueKind == System.Text.Json.JsonValueKind.Null)
+            {
+                Assert.Equal("none", match);
+            }
+            else
+            {
+                Assert.Equal(4, item.GetProperty("prediction").GetArrayLength());
+            }
+
+            if (match == "target")
+            {
+                Assert.Equal(item.GetProperty("entity").GetString(), item.GetProperty("matched").GetString());
+            }
+        }
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public sealed class PublicApiEndpoint
 }
 
 /// <summary>
-/// Runs around every API endpoint: authenticates the API key, applies the tenant's request rate (429 with
+/// Runs around every API endpoint: authenticates the API key, applies the key's request rate (the tenant's quota per key; 429 with
 /// <c>Retry-After</c>), and turns typed errors into ProblemDetails (<c>application/problem+json</c>). A foreign
 /// tenant's resource is indistinguishable from a missing one (404).
 /// </summary>
@@ -65,10 +65,10 @@ public sealed class ApiMiddleware(RequestDelegate next, ILogger<ApiMiddleware> l
                              ?? throw new UnauthenticatedException("An API key is required: 'Authorization: Bearer dpk_…' or 'X-Api-Key: dpk_…'.");
                 var principal = await authenticator.AuthenticateAsync(secret).ConfigureAwait(false);
                 var grains = context.RequestServices.GetRequiredService<IGrainFactory>();
-                var decision = await grains.GetGrain<ITenantGrain>(principal.TenantId).TryAcquireRequestAsync().ConfigureAwait(false);
+                var decision = await grains.GetGrain<ITenantGrain>(principal.TenantId).TryAcquireKeyRequestAsync(principal.KeyId).ConfigureAwait(false);
                 if (!decision.Allowed)
                 {
-                    throw new RateLimitedException("The tenant's request rate is exceeded; retry later.", decision.RetryAfter);
+                    throw new RateLimitedException("This API key's request rate is exceeded; retry later.", decision.RetryAfter);
                 }
 
                 context.Items[PrincipalItem] = principal;

@@ -261,23 +261,42 @@ public sealed class EvaluationService(IGrainFactory grains, IArtifactStore store
         return BuildReport(runId, status.Outcome.Metrics, doc.RootElement, options.ErrorGallerySize);
     }
 
-    /// <summary>Builds the report from the runner's report.json (items with category, entity, text, IoU, correct).</summary>
-    public static EvaluationReportDto BuildReport(string runId, IReadOnlyDictionary<string, double> metrics, JsonElement report, int gallerySize)
+    /// <summary>The most entities an entity-confusion matrix shows per domain (the rest are folded into one row and column).</summary>
+    public const int MaxConfusionEntities = 12;
+
+    private sealed record ReportItem(string Id, string Category, string? Entity, string Text, double Iou, bool Correct, bool NoBox, string Kind,
+        string Matched, bool ObjectsKnown);
+
+    /// <summary>
+    /// Builds the report from the runner's report.json (items with category, entity, text, IoU, correct and, since the
+    /// entity-confusion matrix exists, the match: kind, matched entity and whether all objects of the image were known).
+    /// </summary>
+    public static EvaluationReportDto BuildReport(string runId, IReadOnlyDictionary<string, double> metrics, JsonElement report, int gallerySize,
+        int maxConfusionEntities = MaxConfusionEntities)
     {
-        var items = new List<(string Id, string Category, string? Entity, string Text, double Iou, bool Correct, bool NoBox)>();
+        var items = new List<ReportItem>();
         if (report.TryGetProperty("items", out var array) && array.ValueKind == JsonValueKind.Array)
         {
             foreach (var i in array.EnumerateArray())
             {
                 var text = i.TryGetProperty("text", out var tx) ? tx.GetString() ?? string.Empty : string.Empty;
-                items.Add((i.GetProperty("questionId").GetString() ?? string.Empty, i.GetProperty("category").GetString() ?? string.Empty,
-                    i.TryGetProperty("entity", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() : null, text,
-                    i.TryGetProperty("iou", out var iou) && iou.ValueKind == JsonValueKind.Number ? iou.GetDouble() : 0,
-                    i.TryGetProperty("correct", out var c) && c.ValueKind == JsonValueKind.True, KvgAnswerParser.Parse(text).IsFailure));
+                var entity = i.TryGetProperty("entity", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() : null;
+                var correct = i.TryGetProperty("correct", out var c) && c.ValueKind == JsonValueKind.True;
+                var noBox = KvgAnswerParser.Parse(text).IsFailure;
+                var label = entity ?? KvgBenchItem.UnnamedEntity;
+
+                // Reports written before the match existed: correct is the target, no box is none, any other box is other.
+                var kind = i.TryGetProperty("match", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()!
+                    : correct ? EntityConfusionMatrix.TargetKind : noBox ? KvgEntityMatcher.None : KvgEntityMatcher.Other;
+                var matched = i.TryGetProperty("matched", out var mt) && mt.ValueKind == JsonValueKind.String ? mt.GetString()!
+                    : kind == EntityConfusionMatrix.TargetKind ? label : kind;
+                items.Add(new ReportItem(i.GetProperty("questionId").GetString() ?? string.Empty, i.GetProperty("category").GetString() ?? string.Empty,
+                    entity, text, i.TryGetProperty("iou", out var iou) && iou.ValueKind == JsonValueKind.Number ? iou.GetDouble() : 0, correct, noBox,
+                    kind, matched, i.TryGetProperty("objectsKnown", out var ok) && ok.ValueKind == JsonValueKind.True));
             }
         }
 
-        ScoreDto Score(string name, IEnumerable<(string Id, string Category, string? Entity, string Text, double Iou, bool Correct, bool NoBox)> group)
+        ScoreDto Score(string name, IEnumerable<ReportItem> group)
         {
             var g = group.ToArray();
             var correct = g.Count(x => x.Correct);
@@ -295,10 +314,14 @@ public sealed class EvaluationService(IGrainFactory grains, IArtifactStore store
             var g = items.Where(i => i.Category == d.Name).ToArray();
             return (IReadOnlyList<int>)[g.Count(x => x.Correct), g.Count(x => !x.Correct && !x.NoBox), g.Count(x => x.NoBox)];
         }, StringComparer.Ordinal);
+        var entities = items.GroupBy(i => i.Category, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => EntityConfusionMatrix.Build(g.Key,
+                g.Select(i => new ConfusionItem(i.Entity ?? KvgBenchItem.UnnamedEntity, i.Kind, i.Matched, i.ObjectsKnown)).ToArray(), maxConfusionEntities))
+            .ToArray();
         var gallery = items.Where(i => !i.Correct).OrderBy(i => i.Iou).Take(gallerySize)
-            .Select(i => new ErrorItemDto(i.Id, i.Category, i.Entity, i.Text, i.Iou, i.NoBox ? "no_box" : "wrong_box")).ToArray();
+            .Select(i => new ErrorItemDto(i.Id, i.Category, i.Entity, i.Text, i.Iou, i.NoBox ? "no_box" : "wrong_box", i.Matched)).ToArray();
         return new EvaluationReportDto(runId, metrics, Score("overall", items), seen.Length > 0 ? Score("seen", seen) : null,
-            unseen.Length > 0 ? Score("unseen", unseen) : null, perDomain, new ConfusionDto(["correct", "wrong_box", "no_box"], rows), gallery);
+            unseen.Length > 0 ? Score("unseen", unseen) : null, perDomain, new ConfusionDto(["correct", "wrong_box", "no_box"], rows, entities), gallery);
     }
 
     /// <summary>Maps a run status.</summary>
@@ -311,18 +334,21 @@ public sealed class EvaluationService(IGrainFactory grains, IArtifactStore store
     {
         var indexKey = await datasets.GetSamplesIndexKeyAsync(caller, datasetId, version).ConfigureAwait(false);
         PlatformKeys.RequireTenantArtifact(caller.TenantId, indexKey, "samples index");
-        var key = $"{caller.TenantId}/benchmarks/datasets/{datasetId}/v{version}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(indexKey)))[..16]}.parquet";
+        var key = $"{caller.TenantId}/benchmarks/datasets/{datasetId}/v{version}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(indexKey)))[..16]}-objects.parquet";
         if (!await store.ExistsAsync(key, cancellationToken).ConfigureAwait(false))
         {
             var folder = indexKey[..indexKey.LastIndexOf('/')];
+            var records = (await store.GetTextAsync(indexKey, cancellationToken).ConfigureAwait(false)).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => JsonDocument.Parse(line).RootElement.Clone()).ToArray();
+            var objectsByImage = DatasetObjects(records);
             var items = new List<KvgBenchItem>();
-            foreach (var line in (await store.GetTextAsync(indexKey, cancellationToken).ConfigureAwait(false)).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            foreach (var r in records)
             {
-                using var record = JsonDocument.Parse(line);
-                var r = record.RootElement;
-                var image = (await store.GetAsync(ArtifactKey.Combine(folder, r.GetProperty("image").GetString()!), cancellationToken).ConfigureAwait(false)).Content;
+                var imagePath = r.GetProperty("image").GetString()!;
+                var image = (await store.GetAsync(ArtifactKey.Combine(folder, imagePath), cancellationToken).ConfigureAwait(false)).Content;
                 items.Add(new KvgBenchItem(r.GetProperty("id").GetString()!, r.GetProperty("domain").GetString()!, r.GetProperty("query").GetString()!,
-                    KvgPrompts.BoxStart + r.GetProperty("answer").GetString()! + KvgPrompts.BoxEnd, image));
+                    KvgPrompts.BoxStart + r.GetProperty("answer").GetString()! + KvgPrompts.BoxEnd, image, null,
+                    RecordObjects(r) ?? objectsByImage.GetValueOrDefault(imagePath)));
             }
 
             using var buffer = new MemoryStream();
@@ -333,6 +359,59 @@ public sealed class EvaluationService(IGrainFactory grains, IArtifactStore store
 
         var bytes = (await store.GetAsync(key, cancellationToken).ConfigureAwait(false)).Content;
         return (key, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+    }
+
+    /// <summary>
+    /// Every annotated object of each image of a platform dataset, where several records share an image (COCO, ODVG or
+    /// RefCOCO uploads with several annotations per image): record entity and answer box. Images with one record are
+    /// absent (their other objects are unknown).
+    /// </summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<KvgObject>> DatasetObjects(IEnumerable<JsonElement> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        return records
+            .Select(r => (Image: r.GetProperty("image").GetString()!, Object: new KvgObject(r.GetProperty("entity").GetString()!,
+                KvgPrompts.ParseGroundTruth(KvgPrompts.BoxStart + r.GetProperty("answer").GetString()! + KvgPrompts.BoxEnd))))
+            .GroupBy(x => x.Image, StringComparer.Ordinal)
+            .Where(g => g.Count() > 1)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<KvgObject>)g.Select(x => x.Object).Distinct().ToArray(), StringComparer.Ordinal);
+    }
+
+    /// <summary>The record's own <c>objects</c> list (<c>[{entity, answer}]</c>, as KVG-Synth records carry), or null.</summary>
+    /// <exception cref="UnprocessableException">The list is malformed.</exception>
+    public static IReadOnlyList<KvgObject>? RecordObjects(JsonElement record)
+    {
+        if (!record.TryGetProperty("objects", out var objects) || objects.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        var id = record.TryGetProperty("id", out var i) ? i.ToString() : "?";
+        if (objects.ValueKind != JsonValueKind.Array)
+        {
+            throw new UnprocessableException($"Record '{id}': 'objects' must be a list of {{entity, answer}}.");
+        }
+
+        var result = new List<KvgObject>();
+        foreach (var o in objects.EnumerateArray())
+        {
+            if (o.ValueKind != JsonValueKind.Object || !o.TryGetProperty("entity", out var e) || e.GetString() is not { Length: > 0 } entity
+                || !o.TryGetProperty("answer", out var a) || a.ValueKind != JsonValueKind.String)
+            {
+                throw new UnprocessableException($"Record '{id}': object {result.Count} of 'objects' needs a string 'entity' and 'answer'.");
+            }
+
+            try
+            {
+                result.Add(new KvgObject(entity, KvgPrompts.ParseGroundTruth(KvgPrompts.BoxStart + a.GetString() + KvgPrompts.BoxEnd)));
+            }
+            catch (KvgFormatException ex)
+            {
+                throw new UnprocessableException($"Record '{id}': object {result.Count} ('{entity}') has no box answer ({ex.Message}).");
+            }
+        }
+
+        return result;
     }
 
     private static string BenchmarkKey(string tenantId, string benchmarkId) => $"{tenantId}/benchmarks/uploaded/{benchmarkId}.parquet";

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
 using Parquet;
 using Parquet.Schema;
 
@@ -12,8 +14,21 @@ namespace DeepPerception.Kvg;
 /// <param name="Answer"><c>answer</c>, the ground truth in Qwen2-VL box syntax.</param>
 /// <param name="ImageBytes"><c>image.bytes</c>, the encoded image.</param>
 /// <param name="ImagePath"><c>image.path</c>, usually null (Hugging Face writes it when the image came from a file).</param>
-public sealed record KvgBenchItem(string QuestionId, string Category, string Question, string Answer, byte[] ImageBytes, string? ImagePath = null)
+/// <param name="Objects">
+/// Every annotated object of the image (entity and 0–1000 grid box, the target among them), or null when only the
+/// target is known (the released KVG-Bench); stored in the optional <c>objects</c> column.
+/// </param>
+public sealed record KvgBenchItem(string QuestionId, string Category, string Question, string Answer, byte[] ImageBytes, string? ImagePath = null,
+    IReadOnlyList<KvgObject>? Objects = null)
 {
+    /// <summary>The label of the target when the question names no entity.</summary>
+    public const string UnnamedEntity = "unknown";
+
+    /// <summary>The target as an object: <see cref="Entity"/> (or <see cref="UnnamedEntity"/>) and <see cref="GroundTruth"/>.</summary>
+    /// <exception cref="KvgFormatException">The answer holds no box.</exception>
+    public KvgObject Target => new(Entity ?? UnnamedEntity, GroundTruth);
+
+
     /// <summary>The ground-truth box read from <see cref="Answer"/> with the reference regex.</summary>
     /// <exception cref="KvgFormatException">The answer holds no box.</exception>
     public BoundingBox GroundTruth => KvgPrompts.ParseGroundTruth(Answer);
@@ -63,11 +78,33 @@ public static class KvgBenchFile
         new DataField<string>("answer", true),
         new StructField(ImageColumn, new DataField<byte[]>("bytes", true), new DataField<string>("path", true)));
 
+    /// <summary>
+    /// The optional column holding every annotated object of the image as JSON text,
+    /// <c>[{"entity": "...", "box": [x1, y1, x2, y2]}, ...]</c> (0–1000 grid); written only when an item has objects.
+    /// </summary>
+    public const string ObjectsColumn = "objects";
+
+    /// <summary>The schema with the optional <see cref="ObjectsColumn"/> after the image.</summary>
+    public static ParquetSchema SchemaWithObjects { get; } = new(
+        new DataField<string>("question_id", true),
+        new DataField<string>("category", true),
+        new DataField<string>("question", true),
+        new DataField<string>("answer", true),
+        new StructField(ImageColumn, new DataField<byte[]>("bytes", true), new DataField<string>("path", true)),
+        new DataField<string>(ObjectsColumn, true));
+
     /// <summary>The <c>huggingface</c> metadata value declaring the features (so <c>datasets</c> decodes <c>image</c> as an Image).</summary>
     public const string HuggingFaceMetadata =
         "{\"info\": {\"features\": {\"question_id\": {\"dtype\": \"string\", \"_type\": \"Value\"}, " +
         "\"category\": {\"dtype\": \"string\", \"_type\": \"Value\"}, \"question\": {\"dtype\": \"string\", \"_type\": \"Value\"}, " +
         "\"answer\": {\"dtype\": \"string\", \"_type\": \"Value\"}, \"image\": {\"_type\": \"Image\"}}}}";
+
+    /// <summary>The <c>huggingface</c> metadata value of a file with the <see cref="ObjectsColumn"/> (a string feature).</summary>
+    public const string HuggingFaceMetadataWithObjects =
+        "{\"info\": {\"features\": {\"question_id\": {\"dtype\": \"string\", \"_type\": \"Value\"}, " +
+        "\"category\": {\"dtype\": \"string\", \"_type\": \"Value\"}, \"question\": {\"dtype\": \"string\", \"_type\": \"Value\"}, " +
+        "\"answer\": {\"dtype\": \"string\", \"_type\": \"Value\"}, \"image\": {\"_type\": \"Image\"}, " +
+        "\"objects\": {\"dtype\": \"string\", \"_type\": \"Value\"}}}}";
 
     /// <summary>Streams the items of a KVG-Bench parquet file, one row group at a time.</summary>
     /// <exception cref="KvgBenchFormatException">A column is missing, has the wrong type, or holds a null where a value is required.</exception>
@@ -100,6 +137,7 @@ public static class KvgBenchFile
 
             var bytes = await ReadColumnAsync<ReadOnlyMemory<byte>, byte[]>(rowGroup, layout.Bytes, rows, v => v.ToArray(), cancellationToken).ConfigureAwait(false);
             var paths = layout.Path is null ? null : await ReadStringsAsync(rowGroup, layout.Path, rows, cancellationToken).ConfigureAwait(false);
+            var objects = layout.Objects is null ? null : await ReadStringsAsync(rowGroup, layout.Objects, rows, cancellationToken).ConfigureAwait(false);
 
             for (var r = 0; r < rows; r++)
             {
@@ -111,7 +149,8 @@ public static class KvgBenchFile
                     Required(strings[2][r], StringColumns[2], row),
                     Required(strings[3][r], StringColumns[3], row),
                     bytes[r] ?? throw new KvgBenchFormatException("image.bytes", $"Column 'image.bytes' is null at {row}."),
-                    paths?[r]);
+                    paths?[r],
+                    objects?[r] is { } json ? ParseObjects(json, row) : null);
             }
         }
     }
@@ -142,10 +181,13 @@ public static class KvgBenchFile
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(items);
         ArgumentOutOfRangeException.ThrowIfLessThan(rowGroupSize, 1);
-        var fields = Schema.GetDataFields();
-        await using var writer = await ParquetWriter.CreateAsync(Schema, stream, null, false, cancellationToken).ConfigureAwait(false);
-        writer.CustomMetadata = new Dictionary<string, string> { [HuggingFaceMetadataKey] = HuggingFaceMetadata };
-        foreach (var chunk in items.Chunk(rowGroupSize))
+        var list = items as IReadOnlyCollection<KvgBenchItem> ?? items.ToList();
+        var withObjects = list.Any(i => i?.Objects is not null);
+        var schema = withObjects ? SchemaWithObjects : Schema;
+        var fields = schema.GetDataFields();
+        await using var writer = await ParquetWriter.CreateAsync(schema, stream, null, false, cancellationToken).ConfigureAwait(false);
+        writer.CustomMetadata = new Dictionary<string, string> { [HuggingFaceMetadataKey] = withObjects ? HuggingFaceMetadataWithObjects : HuggingFaceMetadata };
+        foreach (var chunk in list.Chunk(rowGroupSize))
         {
             foreach (var item in chunk)
             {
@@ -159,6 +201,90 @@ public static class KvgBenchFile
             await rowGroup.WriteAsync(fields[3], chunk.Select(i => i.Answer).ToArray()).ConfigureAwait(false);
             await rowGroup.WriteAsync(fields[4], chunk.Select(i => i.ImageBytes).ToArray()).ConfigureAwait(false);
             await rowGroup.WriteAsync(fields[5], chunk.Select(i => i.ImagePath).ToArray()).ConfigureAwait(false);
+            if (withObjects)
+            {
+                await rowGroup.WriteAsync(fields[6], chunk.Select(i => i.Objects is null ? null : FormatObjects(i.Objects)).ToArray()).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The JSON text of the <see cref="ObjectsColumn"/> for a list of objects.</summary>
+    public static string FormatObjects(IReadOnlyList<KvgObject> objects)
+    {
+        ArgumentNullException.ThrowIfNull(objects);
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var o in objects)
+            {
+                ArgumentNullException.ThrowIfNull(o);
+                json.WriteStartObject();
+                json.WriteString("entity", o.Entity);
+                json.WriteStartArray("box");
+                json.WriteNumberValue(o.Box.X1);
+                json.WriteNumberValue(o.Box.Y1);
+                json.WriteNumberValue(o.Box.X2);
+                json.WriteNumberValue(o.Box.Y2);
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>Reads the JSON text of the <see cref="ObjectsColumn"/>.</summary>
+    /// <exception cref="KvgBenchFormatException">The text is not a list of {entity, box: [x1, y1, x2, y2]} with finite numbers.</exception>
+    public static IReadOnlyList<KvgObject> ParseObjects(string json, string where = "the objects column")
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        KvgBenchFormatException Bad(string why) => new(ObjectsColumn, $"Column '{ObjectsColumn}' at {where}: {why}.");
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json);
+        }
+        catch (JsonException ex)
+        {
+            throw Bad($"not valid JSON ({ex.Message})");
+        }
+
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Array)
+            {
+                throw Bad("not a JSON array");
+            }
+
+            var result = new List<KvgObject>();
+            foreach (var o in doc.RootElement.EnumerateArray())
+            {
+                if (o.ValueKind != JsonValueKind.Object || !o.TryGetProperty("entity", out var e) || e.ValueKind != JsonValueKind.String
+                    || e.GetString() is not { Length: > 0 } entity || string.IsNullOrWhiteSpace(entity))
+                {
+                    throw Bad($"object {result.Count} has no non-empty string 'entity'");
+                }
+
+                if (!o.TryGetProperty("box", out var b) || b.ValueKind != JsonValueKind.Array || b.GetArrayLength() != 4
+                    || b.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.Number))
+                {
+                    throw Bad($"object {result.Count} ('{entity}') has no 'box' of four numbers");
+                }
+
+                var v = b.EnumerateArray().Select(x => x.GetDouble()).ToArray();
+                var box = new BoundingBox(v[0], v[1], v[2], v[3]);
+                if (!box.IsFinite)
+                {
+                    throw Bad($"object {result.Count} ('{entity}') has a non-finite box");
+                }
+
+                result.Add(new KvgObject(entity, box));
+            }
+
+            return result;
         }
     }
 
@@ -209,7 +335,7 @@ public static class KvgBenchFile
         return result;
     }
 
-    private sealed record Layout(DataField[] Strings, DataField Bytes, DataField? Path);
+    private sealed record Layout(DataField[] Strings, DataField Bytes, DataField? Path, DataField? Objects);
 
     private static Layout Validate(ParquetSchema schema)
     {
@@ -265,7 +391,18 @@ public static class KvgBenchFile
             path = p;
         }
 
-        return new Layout(strings, bytes, path);
+        DataField? objects = null;
+        if (top.TryGetValue(ObjectsColumn, out var objectsField))
+        {
+            if (objectsField is not DataField { IsArray: false } o || !IsString(o))
+            {
+                throw new KvgBenchFormatException(ObjectsColumn, $"Column '{ObjectsColumn}' must be a string (JSON) column, but it is {Describe(objectsField)}.");
+            }
+
+            objects = o;
+        }
+
+        return new Layout(strings, bytes, path, objects);
     }
 
     /// <summary>Parquet.Net reports UTF-8 columns as <see cref="string"/> or <see cref="ReadOnlyMemory{T}"/> of char.</summary>

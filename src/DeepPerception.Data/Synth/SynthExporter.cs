@@ -40,7 +40,8 @@ public static class SynthExporter
 
     /// <summary>
     /// Writes the platform format into <paramref name="directory"/>: one JSONL record per sample
-    /// (<c>id, image, width, height, entity, domain, layout, box</c> [pixels x1,y1,x2,y2], <c>query, answer</c>), the PNG
+    /// (<c>id, image, width, height, entity, domain, layout, box</c> [pixels x1,y1,x2,y2], <c>query, answer</c>, and
+    /// <c>objects</c>: every object drawn in the image as <c>{entity, answer}</c> on the 0–1000 grid), the PNG
     /// images and <c>knowledge.json</c> (entity → {domain, attributes, text}). Returns the number of records.
     /// </summary>
     public static int ExportPlatform(IEnumerable<SynthSample> samples, IReadOnlyDictionary<string, SynthKnowledgeEntry> knowledge, string directory)
@@ -77,6 +78,16 @@ public static class SynthExporter
                     w.WriteEndArray();
                     w.WriteString("query", s.Query);
                     w.WriteString("answer", s.Answer);
+                    w.WriteStartArray("objects");
+                    foreach (var o in s.Objects)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("entity", o.Label);
+                        w.WriteString("answer", o.Box.ToGrid(s.Image.Width, s.Image.Height).ToBoxText());
+                        w.WriteEndObject();
+                    }
+
+                    w.WriteEndArray();
                     w.WriteEndObject();
                 }
 
@@ -160,7 +171,8 @@ public static class SynthExporter
 
     /// <summary>
     /// The KVG-Bench rows of some samples: <c>question_id</c> "&lt;category&gt;/&lt;n&gt;" (n counts per category from 0),
-    /// <c>category, question</c>, <c>answer</c> "&lt;|box_start|&gt;(x1,y1),(x2,y2)&lt;|box_end|&gt;" and the PNG bytes.
+    /// <c>category, question</c>, <c>answer</c> "&lt;|box_start|&gt;(x1,y1),(x2,y2)&lt;|box_end|&gt;", the PNG bytes and every drawn object
+    /// (<see cref="KvgObjects"/>, the optional <c>objects</c> column).
     /// </summary>
     public static IEnumerable<KvgBenchItem> ToKvgBenchItems(IEnumerable<SynthSample> samples)
     {
@@ -171,8 +183,15 @@ public static class SynthExporter
             counters.TryGetValue(s.Domain, out var n);
             counters[s.Domain] = n + 1;
             var id = string.Create(CultureInfo.InvariantCulture, $"{s.Domain}/{n}");
-            yield return new KvgBenchItem(id, s.Domain, s.Query, $"<|box_start|>{s.Answer}<|box_end|>", s.Image.EncodePng(), $"{s.Id}.png");
+            yield return new KvgBenchItem(id, s.Domain, s.Query, $"<|box_start|>{s.Answer}<|box_end|>", s.Image.EncodePng(), $"{s.Id}.png", KvgObjects(s));
         }
+    }
+
+    /// <summary>Every object drawn in a sample as (label, box on the 0–1000 grid), in drawing order.</summary>
+    public static IReadOnlyList<KvgObject> KvgObjects(SynthSample sample)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        return sample.Objects.Select(o => new KvgObject(o.Label, o.Box.ToGrid(sample.Image.Width, sample.Image.Height).ToBoundingBox())).ToArray();
     }
 
     /// <summary>Writes a KVG-Bench-style parquet file (via <see cref="KvgBenchFile"/>).</summary>

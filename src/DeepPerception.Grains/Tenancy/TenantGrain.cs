@@ -12,6 +12,7 @@ internal sealed class TenantGrain(
     TimeProvider time) : Grain, ITenantGrain
 {
     private readonly RequestRateLimiter _limiter = new(time);
+    private readonly Dictionary<string, RequestRateLimiter> _keyLimiters = new(StringComparer.Ordinal);
 
     private string TenantId => this.GetPrimaryKeyString();
 
@@ -75,6 +76,7 @@ internal sealed class TenantGrain(
         S.RequireCreated(TenantId);
         S.RevokeApiKey(keyId, time.GetUtcNow());
         await state.WriteStateAsync();
+        _keyLimiters.Remove(keyId);
     }
 
     Task<ImmutableArray<ApiKeyInfo>> ITenantGrain.ListApiKeysAsync()
@@ -115,5 +117,21 @@ internal sealed class TenantGrain(
     {
         S.RequireCreated(TenantId);
         return Task.FromResult(_limiter.TryAcquire(S.RequestsPerMinute));
+    }
+
+    Task<RateLimitDecision> ITenantGrain.TryAcquireKeyRequestAsync(string keyId)
+    {
+        S.RequireCreated(TenantId);
+        if (string.IsNullOrWhiteSpace(keyId))
+        {
+            throw new InvalidRequestException("A key id is required to apply the per-key request rate.");
+        }
+
+        if (!_keyLimiters.TryGetValue(keyId, out var limiter))
+        {
+            _keyLimiters[keyId] = limiter = new RequestRateLimiter(time);
+        }
+
+        return Task.FromResult(limiter.TryAcquire(S.RequestsPerMinute));
     }
 }

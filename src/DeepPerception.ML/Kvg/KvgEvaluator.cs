@@ -3,8 +3,20 @@ using DeepPerception.ML.Preprocessing.Images;
 
 namespace DeepPerception.ML.Kvg;
 
-/// <summary>A scored evaluation item with the model's text.</summary>
-public sealed record KvgEvaluatedItem(string QuestionId, string Category, string? Entity, string Text, ParsedBox Prediction, double Iou, bool Correct);
+/// <summary>A scored evaluation item with the model's text and what its box landed on.</summary>
+/// <param name="QuestionId">The item id.</param>
+/// <param name="Category">The category (domain).</param>
+/// <param name="Entity">The target entity named in the question, or null.</param>
+/// <param name="Text">The model's text.</param>
+/// <param name="Prediction">The parsed answer.</param>
+/// <param name="Iou">IoU with the ground truth.</param>
+/// <param name="Correct">IoU ≥ 0.5.</param>
+/// <param name="Match">
+/// The object of the image the box picked (<see cref="KvgEntityMatcher"/>): the target exactly when <paramref name="Correct"/>,
+/// a sibling entity, other, or none.
+/// </param>
+public sealed record KvgEvaluatedItem(string QuestionId, string Category, string? Entity, string Text, ParsedBox Prediction, double Iou, bool Correct,
+    KvgEntityMatch Match);
 
 /// <summary>The outcome of scoring a model on a KVG set.</summary>
 public sealed record KvgEvaluation(KvgScore Score, IReadOnlyList<KvgEvaluatedItem> Items, IReadOnlyList<KvgSampleResult> Results);
@@ -38,7 +50,9 @@ public static class KvgEvaluator
                 var gt = item.GroundTruth;
                 var kvgCase = new KvgCase(item.QuestionId, item.Category, answers[k].Text, [gt]);
                 var result = scorer.Add(kvgCase, answers[k].Parsed);
-                evaluated.Add(new KvgEvaluatedItem(item.QuestionId, item.Category, item.Entity, answers[k].Text, answers[k].Parsed, result.Iou, result.IsCorrect));
+                var parsed = answers[k].Parsed;
+                var match = KvgEntityMatcher.Match(item.Target, item.Objects, parsed.IsFailure ? null : parsed.Box);
+                evaluated.Add(new KvgEvaluatedItem(item.QuestionId, item.Category, item.Entity, answers[k].Text, parsed, result.Iou, result.IsCorrect, match));
             }
 
             progress?.Invoke(new KvgEvalProgress(evaluated.Count, list.Count, evaluated.Count(e => e.Correct) / (double)evaluated.Count));

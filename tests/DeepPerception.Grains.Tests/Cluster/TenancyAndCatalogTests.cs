@@ -84,6 +84,26 @@ public sealed class TenancyAndCatalogTests(SharedClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Each_api_key_has_its_own_request_bucket_of_the_tenant_rate()
+    {
+        var tenant = P.Client.GetGrain<ITenantGrain>("rate-keys");
+        await tenant.CreateAsync(new CreateTenantRequest("Rate keys", "alice", 10, 2));
+
+        var first = new List<RateLimitDecision>();
+        for (var i = 0; i < 3; i++)
+        {
+            first.Add(await tenant.TryAcquireKeyRequestAsync("key-a"));
+        }
+
+        Assert.Equal([true, true, false], first.Select(d => d.Allowed));
+        Assert.True(first[2].RetryAfter > TimeSpan.Zero);
+        Assert.True((await tenant.TryAcquireKeyRequestAsync("key-b")).Allowed);
+        Assert.True((await tenant.TryAcquireKeyRequestAsync("key-b")).Allowed);
+        Assert.False((await tenant.TryAcquireKeyRequestAsync("key-b")).Allowed);
+        await Assert.ThrowsAsync<InvalidRequestException>(() => tenant.TryAcquireKeyRequestAsync(" "));
+    }
+
+    [Fact]
     public async Task Dataset_versions_validation_knowledge_base_and_tenant_isolation()
     {
         await P.Client.GetGrain<ITenantGrain>("cat").CreateAsync(new CreateTenantRequest("Cat", "alice", 10, 60));

@@ -57,6 +57,19 @@ internal sealed partial class JobSchedulerGrain(
         }
     }
 
+    async Task IJobSchedulerGrain.DeferForStorageAsync(string workKey, int attempt)
+    {
+        var retryAt = Scheduler.DeferForStorage(workKey, attempt, options.Value.StorageRetryDelay,
+            options.Value.StorageRetryMaxDelay, time.GetUtcNow());
+        if (retryAt is not null)
+        {
+            LogDeferred(workKey, attempt, retryAt.Value);
+            await state.WriteStateAsync();
+            await GrainFactory.GetGrain<IGpuSiloRegistryGrain>(PlatformKeys.Singleton)
+                .ReportRunningWorkAsync(Scheduler.RunningBySilo());
+        }
+    }
+
     Task IJobSchedulerGrain.PumpAsync() => PassAsync();
 
     async Task<SchedulerSnapshot> IJobSchedulerGrain.PumpNowAsync()
@@ -133,7 +146,7 @@ internal sealed partial class JobSchedulerGrain(
             }
         }
 
-        foreach (var decision in scheduler.Plan(_lastSilos))
+        foreach (var decision in scheduler.Plan(_lastSilos, time.GetUtcNow()))
         {
             changed = true;
             try
@@ -203,6 +216,9 @@ internal sealed partial class JobSchedulerGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pre-empting {WorkKey} attempt {Attempt} for {ForWorkKey}")]
     private partial void LogPreempted(string workKey, int attempt, string forWorkKey);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{WorkKey} attempt {Attempt} met a storage outage; retrying at {RetryAt}")]
+    private partial void LogDeferred(string workKey, int attempt, DateTimeOffset retryAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Interrupting {WorkKey} failed")]
     private partial void LogInterruptFailed(Exception exception, string workKey);

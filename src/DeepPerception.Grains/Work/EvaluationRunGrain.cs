@@ -163,6 +163,16 @@ internal sealed partial class EvaluationRunGrain(
     Task<bool> IScheduledWorkGrain.ReportProgressAsync(int attempt, JobProgress progress) =>
         Task.FromResult(Life.AcceptProgress(attempt, progress, time.GetUtcNow()));
 
+    async Task IScheduledWorkGrain.ReportStorageOutageAsync(int attempt, string reason)
+    {
+        if (Life.WaitForStorage(attempt, reason, time.GetUtcNow()))
+        {
+            LogStorageOutage(Key, attempt, reason);
+            await state.WriteStateAsync();
+            Scheduler.DeferForStorageAsync(Key, attempt).Ignore();
+        }
+    }
+
     async Task IEvaluationRunGrain.ReportOutcomeAsync(int attempt, EvaluationOutcome outcome)
     {
         if (Life.State != WorkState.Running || attempt != Life.Attempt)
@@ -248,6 +258,9 @@ internal sealed partial class EvaluationRunGrain(
 
         PlatformKeys.RequireTenantArtifact(tenantId, harness.BenchmarkKey, "benchmark key");
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Evaluation {RunKey} attempt {Attempt} waits for storage: {Reason}")]
+    private partial void LogStorageOutage(string runKey, int attempt, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cancelling attempt {Attempt} of {RunKey} failed")]
     private partial void LogCancelFailed(Exception exception, string runKey, int attempt);

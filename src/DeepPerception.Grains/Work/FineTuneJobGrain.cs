@@ -262,6 +262,19 @@ internal sealed partial class FineTuneJobGrain(
         return true;
     }
 
+    async Task IScheduledWorkGrain.ReportStorageOutageAsync(int attempt, string reason)
+    {
+        if (!Life.WaitForStorage(attempt, reason, time.GetUtcNow()))
+        {
+            return;
+        }
+
+        LogStorageOutage(Key, attempt, reason);
+        await state.WriteStateAsync();
+        Scheduler.DeferForStorageAsync(Key, attempt).Ignore();
+        await NotifyStatusAsync();
+    }
+
     async Task IFineTuneJobGrain.ReportOutcomeAsync(int attempt, JobOutcome outcome)
     {
         if (Life.State != WorkState.Running || attempt != Life.Attempt)
@@ -402,6 +415,9 @@ internal sealed partial class FineTuneJobGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cancelling attempt {Attempt} of {JobKey} failed")]
     private partial void LogCancelFailed(Exception exception, string jobKey, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobKey} attempt {Attempt} waits for storage: {Reason}")]
+    private partial void LogStorageOutage(string jobKey, int attempt, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Reading the placement of {JobKey} failed")]
     private partial void LogPlacementFailed(Exception exception, string jobKey);

@@ -2,6 +2,7 @@ using DeepPerception.Abstractions;
 using DeepPerception.Abstractions.Compute;
 using DeepPerception.Abstractions.Evaluation;
 using DeepPerception.Abstractions.Models;
+using DeepPerception.Abstractions.Telemetry;
 using DeepPerception.Abstractions.Tenancy;
 using DeepPerception.Abstractions.Work;
 using DeepPerception.Grains.Hosting;
@@ -83,6 +84,7 @@ internal sealed partial class EvaluationRunGrain(
         s.ModelCheckpointKey = checkpoint;
         s.Charged = request.EstimatedGpuSeconds;
         Life.Submit(time.GetUtcNow());
+        PlatformMetrics.WorkSubmitted(tenantId, WorkKind.Evaluation);
         await state.WriteStateAsync();
         await Scheduler.EnqueueAsync(new WorkItemRequest(Key, tenantId, WorkKind.Evaluation, null, request.EstimatedGpuSeconds));
         return await StatusAsync();
@@ -99,6 +101,7 @@ internal sealed partial class EvaluationRunGrain(
         RequireSubmitted();
         var wasRunning = Life.State == WorkState.Running;
         Life.Cancel(string.IsNullOrWhiteSpace(reason) ? "cancelled by user" : reason, time.GetUtcNow());
+        PlatformMetrics.WorkFinished(PlatformKeys.Split(Key).TenantId, WorkKind.Evaluation, WorkState.Cancelled);
         if (wasRunning)
         {
             await CancelWorkerAsync(Life.Attempt);
@@ -168,6 +171,7 @@ internal sealed partial class EvaluationRunGrain(
         if (Life.WaitForStorage(attempt, reason, time.GetUtcNow()))
         {
             LogStorageOutage(Key, attempt, reason);
+            PlatformMetrics.WorkWaitingForStorage(PlatformKeys.Split(Key).TenantId, WorkKind.Evaluation);
             await state.WriteStateAsync();
             Scheduler.DeferForStorageAsync(Key, attempt).Ignore();
         }
@@ -195,6 +199,7 @@ internal sealed partial class EvaluationRunGrain(
             ? OutcomeKind.Failed
             : outcome.Kind;
         Life.Complete(attempt, kind, message, time.GetUtcNow());
+        PlatformMetrics.WorkFinished(PlatformKeys.Split(Key).TenantId, WorkKind.Evaluation, Life.State);
         s.Outcome = outcome;
         await SettleBudgetAsync();
         await state.WriteStateAsync();

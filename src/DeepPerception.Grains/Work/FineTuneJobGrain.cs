@@ -3,6 +3,7 @@ using DeepPerception.Abstractions;
 using DeepPerception.Abstractions.Compute;
 using DeepPerception.Abstractions.Datasets;
 using DeepPerception.Abstractions.Models;
+using DeepPerception.Abstractions.Telemetry;
 using DeepPerception.Abstractions.Tenancy;
 using DeepPerception.Abstractions.Work;
 using DeepPerception.Grains.Hosting;
@@ -119,6 +120,7 @@ internal sealed partial class FineTuneJobGrain(
         s.Charged = request.EstimatedGpuSeconds;
         Life.Submit(time.GetUtcNow());
         await state.WriteStateAsync();
+        PlatformMetrics.WorkSubmitted(tenantId, WorkKind.FineTune);
         await Scheduler.EnqueueAsync(new WorkItemRequest(Key, tenantId, WorkKind.FineTune, request.Recipe.Method,
             request.EstimatedGpuSeconds));
         return await StatusAsync();
@@ -136,6 +138,7 @@ internal sealed partial class FineTuneJobGrain(
         var wasRunning = Life.State == WorkState.Running;
         var attempt = Life.Attempt;
         Life.Cancel(string.IsNullOrWhiteSpace(reason) ? "cancelled by user" : reason, time.GetUtcNow());
+        PlatformMetrics.WorkFinished(PlatformKeys.Split(Key).TenantId, WorkKind.FineTune, WorkState.Cancelled);
         if (wasRunning)
         {
             await CancelWorkerAsync(attempt);
@@ -270,6 +273,7 @@ internal sealed partial class FineTuneJobGrain(
         }
 
         LogStorageOutage(Key, attempt, reason);
+        PlatformMetrics.WorkWaitingForStorage(PlatformKeys.Split(Key).TenantId, WorkKind.FineTune);
         await state.WriteStateAsync();
         Scheduler.DeferForStorageAsync(Key, attempt).Ignore();
         await NotifyStatusAsync();
@@ -306,6 +310,7 @@ internal sealed partial class FineTuneJobGrain(
         }
 
         s.Outcome = outcome;
+        PlatformMetrics.WorkFinished(PlatformKeys.Split(Key).TenantId, WorkKind.FineTune, Life.State);
         await SettleBudgetAsync();
         await state.WriteStateAsync();
         Scheduler.ReleaseAsync(Key, state.State.Resumes).Ignore();

@@ -77,9 +77,10 @@ public sealed class DeviceWorker : IDisposable
         {
             Volatile.Write(ref _busy, 1);
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            Action publish;
             try
             {
-                item.Execute();
+                publish = item.Execute();
             }
             finally
             {
@@ -87,6 +88,9 @@ public sealed class DeviceWorker : IDisposable
                 Interlocked.Increment(ref _completed);
                 Volatile.Write(ref _busy, 0);
             }
+
+            // The caller sees the outcome only after the usage counters include this item.
+            publish();
         }
     }
 
@@ -105,7 +109,8 @@ public sealed class DeviceWorker : IDisposable
 
     private abstract class WorkItem
     {
-        public abstract void Execute();
+        /// <summary>Runs the work and returns the action that hands its outcome to the caller.</summary>
+        public abstract Action Execute();
     }
 
     private sealed class WorkItem<T>(Func<T> work, CancellationToken cancellationToken) : WorkItem
@@ -114,26 +119,30 @@ public sealed class DeviceWorker : IDisposable
 
         public Task<T> Task => _tcs.Task;
 
-        public override void Execute()
+        public override Action Execute()
         {
             if (cancellationToken.IsCancellationRequested)
             {
-                _tcs.TrySetCanceled(cancellationToken);
-                return;
+                return () => _tcs.TrySetCanceled(cancellationToken);
             }
 
             try
             {
-                using var scope = NewDisposeScope();
-                _tcs.TrySetResult(work());
+                T result;
+                using (NewDisposeScope())
+                {
+                    result = work();
+                }
+
+                return () => _tcs.TrySetResult(result);
             }
             catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
             {
-                _tcs.TrySetCanceled(e.CancellationToken);
+                return () => _tcs.TrySetCanceled(e.CancellationToken);
             }
             catch (Exception e)
             {
-                _tcs.TrySetException(e);
+                return () => _tcs.TrySetException(e);
             }
         }
     }

@@ -7,6 +7,8 @@ WORKDIR /src
 # restore layer: project files and build props only
 COPY Directory.Build.props Directory.Build.targets Directory.Packages.props DeepPerception.sln ./
 COPY src/ src/
+# the portal (a Razor class library the host mounts)
+COPY web/ web/
 RUN dotnet restore src/DeepPerception.Host/DeepPerception.Host.csproj -p:TorchBackend=${TORCH_BACKEND}
 RUN dotnet publish src/DeepPerception.Host/DeepPerception.Host.csproj -c Release -p:TorchBackend=${TORCH_BACKEND} \
     --no-restore -o /app

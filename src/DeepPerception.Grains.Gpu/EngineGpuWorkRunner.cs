@@ -531,7 +531,11 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
         }
     }
 
-    /// <summary>Reports progress in the order the device produced it; a checkpoint's report waits for its upload.</summary>
+    /// <summary>
+    /// Reports progress in the order the device produced it; a checkpoint's report waits for its upload. Once an upload
+    /// has failed (for example the artifact store stayed unavailable), the next report throws its error on the device
+    /// thread, so training stops instead of running on without durable checkpoints.
+    /// </summary>
     private sealed class OrderedReporter(IProgress<JobProgress> progress)
     {
         private readonly Lock _gate = new();
@@ -541,6 +545,11 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
         {
             lock (_gate)
             {
+                if (_tail.IsFaulted)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_tail.Exception!.GetBaseException()).Throw();
+                }
+
                 _tail = Next(_tail, make);
             }
         }

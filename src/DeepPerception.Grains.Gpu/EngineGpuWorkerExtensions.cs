@@ -1,3 +1,4 @@
+using DeepPerception.Abstractions.Telemetry;
 using DeepPerception.Grains.Gpu;
 using DeepPerception.Grains.Serving;
 using DeepPerception.ML.Runtime;
@@ -38,7 +39,15 @@ public static class EngineGpuWorkerExtensions
         }
 
         services.AddSingleton(Options.Create(options));
-        services.TryAddSingleton(_ => new DeviceWorker(ResolveDevice(options.Device), options.Threads, "gpu-silo-device"));
+        services.TryAddSingleton(sp =>
+        {
+            var worker = new DeviceWorker(ResolveDevice(options.Device), options.Threads, "gpu-silo-device");
+            var silo = sp.GetService<Orleans.Runtime.ILocalSiloDetails>()?.Name ?? Environment.MachineName;
+            // Reported while the process runs (deepperception.device.busy_seconds / work_items, tags device and silo).
+            PlatformMetrics.ObserveDevice(worker.Device.type.ToString().ToLowerInvariant(), silo,
+                () => new DeviceUsage(worker.BusyTime.TotalSeconds, worker.CompletedItems));
+            return worker;
+        });
         services.AddSingleton<IGpuWorkRunner, EngineGpuWorkRunner>();
         services.AddSingleton<EngineGroundingRunner>();
         services.AddSingleton<IGroundingRunner>(sp => sp.GetRequiredService<EngineGroundingRunner>());

@@ -25,6 +25,13 @@ public static class ClusterHostExtensions
     public const string MembershipSection = "DeepPerception:Membership";
 
     /// <summary>
+    /// The configuration section bound to the artifact store's retry options
+    /// (<see cref="DeepPerception.Storage.Resilience.ArtifactStoreRetryOptions"/>: <c>Enabled</c>, <c>MaxAttempts</c>,
+    /// <c>InitialDelay</c>, <c>MaxDelay</c>, <c>MaxElapsed</c>).
+    /// </summary>
+    public const string ArtifactStoreRetrySection = "DeepPerception:ArtifactStoreRetry";
+
+    /// <summary>
     /// Reads <see cref="PlatformClusterOptions"/> from the <c>DeepPerception</c> section, validates them, registers them
     /// as a singleton and adds the silo they describe.
     /// </summary>
@@ -77,6 +84,8 @@ public static class ClusterHostExtensions
                 o.PreemptionMinRunTime = cluster.PreemptionMinRunSeconds > 0
                     ? TimeSpan.FromSeconds(cluster.PreemptionMinRunSeconds)
                     : null;
+                o.StorageRetryDelay = TimeSpan.FromSeconds(cluster.StorageRetrySeconds);
+                o.StorageRetryMaxDelay = TimeSpan.FromSeconds(cluster.StorageRetryMaxSeconds);
             });
             silo.AddPlatformGrainStorage(options, cluster);
             if (cluster.IsGpu)
@@ -105,7 +114,11 @@ public static class ClusterHostExtensions
         return builder;
     }
 
-    /// <summary>Localhost clustering (ports from the host options) or Azure Table membership.</summary>
+    /// <summary>
+    /// Localhost clustering (ports from the host options) or Azure Table membership; with
+    /// <see cref="PlatformClusterOptions.Kubernetes"/> also Orleans' Kubernetes hosting (the pod gives the silo name
+    /// and advertised IP, and the silo pods are watched).
+    /// </summary>
     public static ISiloBuilder AddPlatformClustering(this ISiloBuilder silo, DeepPerceptionHostOptions options, PlatformClusterOptions cluster)
     {
         ArgumentNullException.ThrowIfNull(silo);
@@ -121,7 +134,17 @@ public static class ClusterHostExtensions
             o.ServiceId = PlatformClusterOptions.ServiceId;
             o.ClusterId = options.ClusterId;
         });
-        if (cluster.AdvertisedIPAddress is { } ip)
+        if (cluster.Kubernetes)
+        {
+            // Ports here; the advertised address (POD_IP) and listening endpoints come from the Kubernetes hosting.
+            silo.Configure<EndpointOptions>(o =>
+            {
+                o.SiloPort = options.SiloPort;
+                o.GatewayPort = options.GatewayPort;
+            });
+            silo.UseKubernetesHosting();
+        }
+        else if (cluster.AdvertisedIPAddress is { } ip)
         {
             silo.ConfigureEndpoints(ip, options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(ip));
         }
@@ -156,11 +179,16 @@ public static class ClusterHostExtensions
         });
     }
 
-    /// <summary>The artifact store: the file system under the data folder or Azure Blob.</summary>
+    /// <summary>
+    /// The artifact store: the file system under the data folder or Azure Blob, behind the retrying decorator (settings
+    /// in <see cref="ArtifactStoreRetrySection"/>).
+    /// </summary>
     public static WebApplicationBuilder AddPlatformArtifactStore(this WebApplicationBuilder builder, DeepPerceptionHostOptions options,
         PlatformClusterOptions cluster)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        var retry = builder.Configuration.GetSection(ArtifactStoreRetrySection);
+        builder.Services.ConfigureArtifactStoreRetries(o => retry.Bind(o));
         if (cluster.IsAzureArtifactStore)
         {
             builder.Services.AddAzureBlobArtifactStore(o =>

@@ -1,3 +1,4 @@
+using DeepPerception.Abstractions.Telemetry;
 using DeepPerception.Host;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -61,7 +62,8 @@ public static class HostBuilderExtensions
         builder.AddPlatformSilo(options, new PlatformClusterOptions());
 
     /// <summary>
-    /// OpenTelemetry tracing (ASP.NET Core, Orleans) and metrics (ASP.NET Core, Orleans); the OTLP exporter is added
+    /// OpenTelemetry tracing (ASP.NET Core, Orleans) and metrics (ASP.NET Core, Orleans, the platform's "DeepPerception"
+    /// meter: jobs, scheduler queue, device usage, storage retries, ground requests); the OTLP exporter is added
     /// when <c>OpenTelemetry:OtlpEndpoint</c> or <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
     /// </summary>
     public static WebApplicationBuilder AddPlatformTelemetry(this WebApplicationBuilder builder)
@@ -82,7 +84,7 @@ public static class HostBuilderExtensions
             })
             .WithMetrics(m =>
             {
-                m.AddAspNetCoreInstrumentation().AddMeter("Microsoft.Orleans");
+                m.AddAspNetCoreInstrumentation().AddMeter("Microsoft.Orleans", PlatformMetrics.MeterName);
                 if (otlp)
                 {
                     m.AddOtlpExporter(o => o.Endpoint = new Uri(endpoint!));

@@ -81,6 +81,24 @@ public sealed class PlatformClusterOptions
     /// </summary>
     public double PreemptionMinRunSeconds { get; set; } = 600;
 
+    /// <summary>
+    /// Kubernetes hosting (Orleans' <c>UseKubernetesHosting</c>): the silo takes its name, advertised IP, namespace,
+    /// cluster and service id from the pod (<c>POD_NAME</c>, <c>POD_IP</c>, <c>POD_NAMESPACE</c>,
+    /// <c>ORLEANS_CLUSTER_ID</c>, <c>ORLEANS_SERVICE_ID</c>) and watches the silo pods (labels <c>orleans/serviceId</c>,
+    /// <c>orleans/clusterId</c>) so that deleted pods are declared dead at once. Needs <c>azure</c> clustering (the
+    /// membership table) and RBAC to get, list, watch and delete pods (deploy/kubernetes). Default false.
+    /// </summary>
+    public bool Kubernetes { get; set; }
+
+    /// <summary>
+    /// How long the scheduler holds back work whose attempt met a storage outage, doubled for each consecutive outage up
+    /// to <see cref="StorageRetryMaxSeconds"/> (default 30).
+    /// </summary>
+    public double StorageRetrySeconds { get; set; } = 30;
+
+    /// <summary>The longest hold-back after consecutive storage outages (default 600).</summary>
+    public double StorageRetryMaxSeconds { get; set; } = 600;
+
     /// <summary>Whether the silo hosts control-plane grains.</summary>
     public bool IsControl => ParseRoles().Control;
 
@@ -117,6 +135,18 @@ public sealed class PlatformClusterOptions
         {
             errors.Add($"DeepPerception:{nameof(AzureStorageConnectionString)} is required when {nameof(Clustering)}, " +
                        $"{nameof(GrainStorage)} or {nameof(ArtifactStore)} is 'azure'.");
+        }
+
+        if (Kubernetes && !IsAzureClustering)
+        {
+            errors.Add($"DeepPerception:{nameof(Kubernetes)}=true needs {nameof(Clustering)}=azure (Kubernetes hosting " +
+                       "complements a membership table; it is not one).");
+        }
+
+        if (!(StorageRetrySeconds >= 0) || !(StorageRetryMaxSeconds >= StorageRetrySeconds) || double.IsInfinity(StorageRetryMaxSeconds))
+        {
+            errors.Add($"DeepPerception:{nameof(StorageRetrySeconds)} ({StorageRetrySeconds}) must be at least 0 and at most " +
+                       $"{nameof(StorageRetryMaxSeconds)} ({StorageRetryMaxSeconds}).");
         }
 
         if (MaxConcurrentWork < 1)

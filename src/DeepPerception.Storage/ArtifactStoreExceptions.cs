@@ -55,3 +55,35 @@ public sealed class ArtifactAlreadyExistsException : ArtifactStoreException
     /// <summary>The key that already exists.</summary>
     public string Key { get; }
 }
+
+/// <summary>
+/// The artifact store cannot be reached (network, server or volume outage). Thrown by <c>RetryingArtifactStore</c>
+/// when a transient failure outlasted its retries, and by adapters that detect an outage themselves (the file-system
+/// store whose root folder has gone). Work that meets it waits and is retried later instead of failing.
+/// </summary>
+public sealed class ArtifactStoreUnavailableException : ArtifactStoreException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="operation">The store operation, e.g. "PutAsync".</param>
+    /// <param name="key">The artifact key or prefix involved, if any.</param>
+    /// <param name="attempts">How many attempts were made.</param>
+    /// <param name="innerException">The last failure.</param>
+    public ArtifactStoreUnavailableException(string operation, string? key, int attempts, Exception? innerException = null)
+        : base($"The artifact store is unavailable: {operation}{(key is null ? string.Empty : $" '{key}'")} failed"
+               + (attempts > 1 ? $" after {attempts} attempts" : string.Empty)
+               + (innerException is null ? "." : $" ({innerException.GetType().Name}: {innerException.Message})."), innerException)
+    {
+        Operation = operation;
+        Key = key;
+        Attempts = attempts;
+    }
+
+    /// <summary>The store operation.</summary>
+    public string Operation { get; }
+
+    /// <summary>The key or prefix involved, if any.</summary>
+    public string? Key { get; }
+
+    /// <summary>How many attempts were made.</summary>
+    public int Attempts { get; }
+}

@@ -26,4 +26,15 @@ public sealed class WebHostOptions
 
     /// <summary>The blob container of the artifact store (default <c>artifacts</c>).</summary>
     public string BlobContainer { get; set; } = "artifacts";
+
+    /// <summary>
+    /// How the client finds the cluster's gateways: <c>localhost</c> (default: <see cref="GatewayPort"/> on this
+    /// machine) or <c>azure</c> (the silos' Azure Table membership on <see cref="ClusteringConnectionString"/>, for a web
+    /// host in its own container or pod).
+    /// </summary>
+    public string Clustering { get; set; } = "localhost";
+
+    /// <summary>The Azure Table (or Azurite) connection string of <c>azure</c> clustering; defaults to
+    /// <see cref="BlobConnectionString"/>.</summary>
+    public string? ClusteringConnectionString { get; set; }
 }

@@ -41,6 +41,39 @@ public sealed class GroundTests(ApiHostFixture host)
     }
 
     [Fact]
+    public async Task Ground_requests_are_counted_and_timed_per_tenant_on_the_platform_meter()
+    {
+        var recorded = new System.Collections.Concurrent.ConcurrentQueue<(string Name, double Value, Dictionary<string, object?> Tags)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Abstractions.Telemetry.PlatformMetrics.MeterName && instrument.Name.StartsWith("deepperception.ground.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) => recorded.Enqueue((i.Name, v, new Dictionary<string, object?>(tags.ToArray()))));
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => recorded.Enqueue((i.Name, v, new Dictionary<string, object?>(tags.ToArray()))));
+        listener.Start();
+        var client = host.Client(host.DemoAdmin);
+
+        await client.GroundAsync(Model, ApiHostFixture.Png(32, 32), "Find the Glimmer Finch", maxNewTokens: 4);
+        await foreach (var _ in client.GroundStreamAsync(Model, ApiHostFixture.Png(32, 32), "Find the Glimmer Finch", maxNewTokens: 4))
+        {
+        }
+
+        await Assert.ThrowsAnyAsync<Exception>(() => client.GroundAsync(Model, [1, 2, 3], "Find the Glimmer Finch"));
+
+        var demo = recorded.Where(r => Equals(r.Tags.GetValueOrDefault("tenant"), "demo")).ToList();
+        Assert.Contains(demo, r => r.Name == "deepperception.ground.requests" && Equals(r.Tags["outcome"], "ok") && Equals(r.Tags["stream"], false));
+        Assert.Contains(demo, r => r.Name == "deepperception.ground.requests" && Equals(r.Tags["outcome"], "ok") && Equals(r.Tags["stream"], true));
+        Assert.Contains(demo, r => r.Name == "deepperception.ground.requests" && !Equals(r.Tags["outcome"], "ok"));
+        var durations = demo.Where(r => r.Name == "deepperception.ground.duration" && Equals(r.Tags["outcome"], "ok")).ToList();
+        Assert.True(durations.Count >= 2);
+        Assert.All(durations, d => Assert.True(d.Value > 0));
+    }
+
+    [Fact]
     public async Task Multipart_ground_gives_the_same_answer_as_json()
     {
         var image = ApiHostFixture.Png(80, 60);

@@ -237,5 +237,10 @@ public sealed class EngineTests : IDisposable
         using var cts = new CancellationTokenSource();
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => worker.RunAsync(() => 1, cts.Token));
+
+        // Usage counters (the platform's device metrics) include every item before its caller sees the outcome.
+        Assert.Equal(9, worker.CompletedItems);
+        Assert.True(worker.BusyTime > TimeSpan.Zero);
+        Assert.False(worker.IsBusy);
     }
 }

@@ -185,6 +185,17 @@ public sealed class ComponentTests
     }
 
     [Fact]
+    public async Task JobStateChip_says_when_work_waits_for_storage()
+    {
+        await using var ctx = PortalContext.Create();
+        var cut = ctx.Render<JobStateChip>(p => p.Add(x => x.State, "waitingforstorage").Add(x => x.Phase, "waitingforstorage"));
+        var chip = cut.Find(".dp-state");
+        Assert.Contains("mud-chip-color-warning", chip.ClassName, StringComparison.Ordinal);
+        Assert.Equal("waiting for storage", chip.TextContent.Trim());
+        Assert.Equal("waitingforstorage", chip.GetAttribute("data-state"));
+    }
+
+    [Fact]
     public void Presets_carry_the_papers_defaults_and_build_valid_recipes()
     {
         var paper = TrainingPresets.Paper;

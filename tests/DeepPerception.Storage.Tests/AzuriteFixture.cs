@@ -8,9 +8,11 @@ namespace DeepPerception.Storage.Tests;
 /// <summary>
 /// Starts the Azurite storage emulator from <c>tests/fixtures/npm/node_modules/.bin/azurite</c> on free loopback ports
 /// (in-memory, no telemetry) and kills it when the tests are done. A missing emulator fails the tests with a message
-/// saying how to install it; it is never skipped.
+/// saying how to install it; it is never skipped. <see cref="StopAsync"/> and <see cref="StartAsync"/> take the
+/// emulator down and bring it back on the same ports (a storage outage); with <see cref="Persistent"/> its data lives in
+/// a temporary folder and survives the restart.
 /// </summary>
-public sealed class AzuriteFixture : IAsyncLifetime
+public class AzuriteFixture : IAsyncLifetime
 {
     /// <summary>Azurite's documented development account key (public, emulator only).</summary>
     private const string DevAccountKey =
@@ -18,6 +20,12 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
     private readonly StringBuilder _output = new();
     private Process? _process;
+    private string? _location;
+    private int _queuePort;
+    private int _tablePort;
+
+    /// <summary>Whether the data survives a restart (kept on disk instead of in memory).</summary>
+    protected virtual bool Persistent => false;
 
     /// <summary>The blob endpoint's port.</summary>
     public int BlobPort { get; private set; }
@@ -28,12 +36,30 @@ public sealed class AzuriteFixture : IAsyncLifetime
         $"BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;";
 
     /// <inheritdoc />
-    public async Task InitializeAsync()
+    public Task InitializeAsync()
     {
-        var executable = FindAzurite();
         BlobPort = FreePort();
-        var queuePort = FreePort();
-        var tablePort = FreePort();
+        _queuePort = FreePort();
+        _tablePort = FreePort();
+        if (Persistent)
+        {
+            _location = Path.Combine(Path.GetTempPath(), "dp-azurite-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(_location);
+        }
+
+        return StartAsync();
+    }
+
+    /// <summary>Starts the emulator on this fixture's ports and waits until its blob endpoint accepts connections.</summary>
+    public async Task StartAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            return;
+        }
+
+        _process?.Dispose();
+        var executable = FindAzurite();
         var startInfo = new ProcessStartInfo(executable)
         {
             RedirectStandardOutput = true,
@@ -41,13 +67,15 @@ public sealed class AzuriteFixture : IAsyncLifetime
             UseShellExecute = false,
             WorkingDirectory = Path.GetTempPath(),
         };
-        foreach (var argument in new[]
-                 {
-                     "--inMemoryPersistence", "--disableTelemetry", "--silent",
-                     "--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(),
-                     "--queueHost", "127.0.0.1", "--queuePort", queuePort.ToString(),
-                     "--tableHost", "127.0.0.1", "--tablePort", tablePort.ToString(),
-                 })
+        var arguments = _location is null ? new List<string> { "--inMemoryPersistence" } : ["--location", _location];
+        arguments.AddRange(
+        [
+            "--disableTelemetry", "--silent",
+            "--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(),
+            "--queueHost", "127.0.0.1", "--queuePort", _queuePort.ToString(),
+            "--tableHost", "127.0.0.1", "--tablePort", _tablePort.ToString(),
+        ]);
+        foreach (var argument in arguments)
         {
             startInfo.ArgumentList.Add(argument);
         }
@@ -81,16 +109,47 @@ public sealed class AzuriteFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Stops the emulator (its ports refuse connections until <see cref="StartAsync"/>). A persistent emulator gets
+    /// SIGTERM so that it saves its metadata before it exits; an in-memory one is killed.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (_process is not { HasExited: false })
+        {
+            return;
+        }
+
+        if (Persistent)
+        {
+            using var term = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString()]) { UseShellExecute = false })
+                             ?? throw new InvalidOperationException("Could not run kill.");
+            await term.WaitForExitAsync();
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            try
+            {
+                await _process.WaitForExitAsync(grace.Token);
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                // Fall through to a hard kill.
+            }
+        }
+
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
     /// <inheritdoc />
     public async Task DisposeAsync()
     {
-        if (_process is { HasExited: false })
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
+        await StopAsync();
         _process?.Dispose();
+        if (_location is not null && Directory.Exists(_location))
+        {
+            Directory.Delete(_location, recursive: true);
+        }
     }
 
     private static string FindAzurite()

@@ -69,7 +69,7 @@ public sealed class FileSystemArtifactStoreTests : ArtifactStoreContractTests, I
     }
 
     [Fact]
-    public async Task The_registered_store_is_the_file_system_adapter()
+    public async Task The_registered_store_is_the_file_system_adapter_with_retries()
     {
         var services = new ServiceCollection();
         services.AddFileSystemArtifactStore(o => o.RootDirectory = _folder);
@@ -78,7 +78,7 @@ public sealed class FileSystemArtifactStoreTests : ArtifactStoreContractTests, I
         var store = provider.GetRequiredService<IArtifactStore>();
         await store.PutTextAsync($"{Root}/di.txt", "via DI");
 
-        Assert.IsType<FileSystemArtifactStore>(store);
+        Assert.IsType<FileSystemArtifactStore>(Assert.IsType<Resilience.RetryingArtifactStore>(store).Inner);
         Assert.Equal("via DI", await _store.GetTextAsync($"{Root}/di.txt"));
     }
 

@@ -146,6 +146,13 @@ public interface IJobSchedulerGrain : IGrainWithStringKey
     [Alias("Release"), OneWay]
     Task ReleaseAsync(string workKey, int generation);
 
+    /// <summary>
+    /// Sends work whose attempt <paramref name="attempt"/> met a storage outage back to the queue, held back until a
+    /// retry time that grows with each consecutive outage (the silo options' storage retry delays).
+    /// </summary>
+    [Alias("DeferForStorage"), OneWay]
+    Task DeferForStorageAsync(string workKey, int attempt);
+
     /// <summary>Runs a dispatch pass (also runs periodically).</summary>
     [Alias("Pump"), OneWay]
     Task PumpAsync();

@@ -21,6 +21,12 @@ public enum WorkState
 
     /// <summary>Cancelled by a user.</summary>
     Cancelled = 4,
+
+    /// <summary>
+    /// The last attempt stopped because the artifact store stayed unavailable after its retries (a storage outage); the
+    /// work keeps its checkpoints and the scheduler starts it again later, with backoff, resuming from the last one.
+    /// </summary>
+    WaitingForStorage = 5,
 }
 
 /// <summary>How a run ended.</summary>
@@ -183,4 +189,11 @@ public interface IScheduledWorkGrain : IGrainWithStringKey
     /// <summary>Records progress of an attempt; returns false when the attempt is stale or cancelled and must stop.</summary>
     [Alias("ReportProgress")]
     Task<bool> ReportProgressAsync(int attempt, JobProgress progress);
+
+    /// <summary>
+    /// The attempt stopped because the artifact store stayed unavailable (<paramref name="reason"/>): the work moves to
+    /// <see cref="WorkState.WaitingForStorage"/> and the scheduler starts it again later from its last checkpoint.
+    /// </summary>
+    [Alias("ReportStorageOutage")]
+    Task ReportStorageOutageAsync(int attempt, string reason);
 }

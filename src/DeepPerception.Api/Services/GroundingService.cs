@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using DeepPerception.Abstractions;
 using DeepPerception.Abstractions.Models;
 using DeepPerception.Abstractions.Serving;
+using DeepPerception.Abstractions.Telemetry;
 using DeepPerception.Abstractions.Tenancy;
 using DeepPerception.Api.Identity;
 using DeepPerception.Client;
@@ -46,10 +47,20 @@ public sealed class GroundingService(IGrainFactory grains, DeepPerceptionApiOpti
     public async Task<GroundResultDto> GroundAsync(PlatformPrincipal caller, GroundRequest request, CancellationToken cancellationToken = default)
     {
         var watch = Stopwatch.StartNew();
-        var (work, version) = await PrepareAsync(caller, request).ConfigureAwait(false);
-        var outcome = await grains.GetGrain<IGroundingGrain>(work.CheckpointKey).GroundAsync(work).WaitAsync(cancellationToken).ConfigureAwait(false);
-        Charge(caller, outcome);
-        return ToDto(request.Model, version, outcome, watch.Elapsed.TotalMilliseconds);
+        try
+        {
+            var (work, version) = await PrepareAsync(caller, request).ConfigureAwait(false);
+            var outcome = await grains.GetGrain<IGroundingGrain>(work.CheckpointKey).GroundAsync(work).WaitAsync(cancellationToken).ConfigureAwait(false);
+            Charge(caller, outcome);
+            var result = ToDto(request.Model, version, outcome, watch.Elapsed.TotalMilliseconds);
+            PlatformMetrics.GroundRequest(caller.TenantId, "ok", stream: false, watch.Elapsed);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            PlatformMetrics.GroundRequest(caller?.TenantId ?? "unknown", OutcomeTag(ex), stream: false, watch.Elapsed);
+            throw;
+        }
     }
 
     /// <summary>Grounds the query, streaming text deltas and then one final event.</summary>
@@ -57,19 +68,67 @@ public sealed class GroundingService(IGrainFactory grains, DeepPerceptionApiOpti
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var watch = Stopwatch.StartNew();
-        var (work, version) = await PrepareAsync(caller, request).ConfigureAwait(false);
-        await foreach (var e in grains.GetGrain<IGroundingGrain>(work.CheckpointKey).GroundStreamAsync(work).WithCancellation(cancellationToken).ConfigureAwait(false))
+        var outcome = "incomplete";
+        try
         {
-            if (e.Final is { } final)
+            (GroundWork Work, int? Version) prepared;
+            try
             {
-                Charge(caller, final);
-                yield return new GroundEvent("final", null, ToDto(request.Model, version, final, watch.Elapsed.TotalMilliseconds));
-                yield break;
+                prepared = await PrepareAsync(caller, request).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                outcome = OutcomeTag(ex);
+                throw;
             }
 
-            yield return new GroundEvent("token", e.Text, null);
+            var (work, version) = prepared;
+            await using var events = grains.GetGrain<IGroundingGrain>(work.CheckpointKey).GroundStreamAsync(work)
+                .WithCancellation(cancellationToken).ConfigureAwait(false).GetAsyncEnumerator();
+            while (true)
+            {
+                GroundStreamEvent e;
+                try
+                {
+                    if (!await events.MoveNextAsync())
+                    {
+                        break;
+                    }
+
+                    e = events.Current;
+                }
+                catch (Exception ex)
+                {
+                    outcome = OutcomeTag(ex);
+                    throw;
+                }
+
+                if (e.Final is { } final)
+                {
+                    Charge(caller, final);
+                    outcome = "ok";
+                    yield return new GroundEvent("final", null, ToDto(request.Model, version, final, watch.Elapsed.TotalMilliseconds));
+                    yield break;
+                }
+
+                yield return new GroundEvent("token", e.Text, null);
+            }
+        }
+        finally
+        {
+            PlatformMetrics.GroundRequest(caller?.TenantId ?? "unknown", outcome, stream: true, watch.Elapsed);
         }
     }
+
+    /// <summary>The <c>outcome</c> tag of a failed ground request: the error's stable code, e.g. invalid_request.</summary>
+    private static string OutcomeTag(Exception ex) => ex switch
+    {
+        OperationCanceledException => "cancelled",
+        ImageDecodeException => "invalid_image",
+        ApiException api => api.Code,
+        PlatformException platform => platform.Code,
+        _ => "error",
+    };
 
     /// <summary>Validates a request and resolves its checkpoint; the first awaited step of every ground call.</summary>
     public async Task<(GroundWork Work, int? Version)> PrepareAsync(PlatformPrincipal caller, GroundRequest request)

@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Threading.Channels;
 using DeepPerception.Abstractions.Evaluation;
 using DeepPerception.Abstractions.Work;
+using DeepPerception.Storage.Resilience;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -12,7 +13,9 @@ namespace DeepPerception.Grains.Gpu;
 /// Runs GPU work attempts on this silo in the background (outside grain turns, which have a 30 s call limit),
 /// forwards progress in order to the owning job or run grain and reports the outcome. A report rejected as stale
 /// cancels the attempt. Work cancelled by the platform (user cancel, drain, silo shutdown) reports no outcome: whoever
-/// cancelled it already moved the work on.
+/// cancelled it already moved the work on. An attempt that failed because the artifact store stayed unavailable
+/// (<see cref="DeepPerception.Storage.ArtifactStoreUnavailableException"/> anywhere in its error) is reported as a storage
+/// outage, not as a failure: the work waits for storage and resumes later from its last checkpoint.
 /// </summary>
 public sealed partial class GpuWorkExecutor(IServiceProvider services, IGrainFactory grains, ILogger<GpuWorkExecutor> logger)
     : IDisposable
@@ -105,6 +108,11 @@ public sealed partial class GpuWorkExecutor(IServiceProvider services, IGrainFac
         {
             report = null;
         }
+        catch (Exception ex) when (StorageFailures.FindOutage(ex) is { } outage)
+        {
+            LogStorageOutage(ex, workerKey);
+            report = () => owner.ReportStorageOutageAsync(attempt, outage.Message);
+        }
         catch (Exception ex)
         {
             LogRunFailed(ex, workerKey);
@@ -129,6 +137,9 @@ public sealed partial class GpuWorkExecutor(IServiceProvider services, IGrainFac
             cts.Dispose();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "GPU work {WorkerKey} stopped: the artifact store is unavailable")]
+    private partial void LogStorageOutage(Exception exception, string workerKey);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "GPU work {WorkerKey} failed")]
     private partial void LogRunFailed(Exception exception, string workerKey);

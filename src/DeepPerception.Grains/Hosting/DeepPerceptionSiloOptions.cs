@@ -43,6 +43,15 @@ public sealed class DeepPerceptionSiloOptions
     /// </summary>
     public TimeSpan? PreemptionMinRunTime { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How long the scheduler holds back work whose attempt met a storage outage before it starts it again; doubled for
+    /// each consecutive outage up to <see cref="StorageRetryMaxDelay"/> (default 30 s).
+    /// </summary>
+    public TimeSpan StorageRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest hold-back after consecutive storage outages (default 10 minutes).</summary>
+    public TimeSpan StorageRetryMaxDelay { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The silo metadata role value for these options, e.g. "control,gpu".</summary>
     public string RoleValue => string.Join(',', new[] { Control ? SiloRoles.Control : null, Gpu ? SiloRoles.Gpu : null }
         .Where(r => r is not null));
@@ -79,6 +88,11 @@ public sealed class DeepPerceptionSiloOptions
         if (SchedulerPassInterval <= TimeSpan.Zero)
         {
             errors.Add($"{nameof(SchedulerPassInterval)} must be positive.");
+        }
+
+        if (StorageRetryDelay < TimeSpan.Zero || StorageRetryMaxDelay < StorageRetryDelay)
+        {
+            errors.Add($"{nameof(StorageRetryDelay)} must not be negative nor above {nameof(StorageRetryMaxDelay)}.");
         }
 
         if (PreemptionMinRunTime < TimeSpan.Zero)

@@ -45,6 +45,18 @@ public sealed class QueuedWork
 
     /// <summary>Why the last dispatch attempt did not start it.</summary>
     public string? LastDispatchError { get; set; }
+
+    /// <summary>When set, the work is held back until then (it met a storage outage).</summary>
+    public DateTimeOffset? NotBefore { get; set; }
+
+    /// <summary>
+    /// Consecutive storage outages of this work; an outage more than twice the longest hold-back after the previous one
+    /// starts counting again.
+    /// </summary>
+    public int StorageOutages { get; set; }
+
+    /// <summary>When the work last met a storage outage.</summary>
+    public DateTimeOffset? LastStorageOutageAt { get; set; }
 }
 
 /// <summary>A running piece of work.</summary>
@@ -154,8 +166,52 @@ public sealed class JobScheduler(SchedulerState state, SchedulerPolicy policy)
         return state.Running.Remove(key) || removed;
     }
 
-    /// <summary>Plans which queued work starts where, without changing the state.</summary>
-    public IReadOnlyList<DispatchDecision> Plan(IReadOnlyList<SiloCapacity> silos)
+    /// <summary>
+    /// Sends work that met a storage outage back to the queue (from running, when <paramref name="attempt"/> is the
+    /// running one; queued work stays queued), held back for <paramref name="baseDelay"/> doubled per consecutive outage
+    /// up to <paramref name="maxDelay"/>. Returns the retry time, or null when the work is unknown or the attempt stale.
+    /// </summary>
+    public DateTimeOffset? DeferForStorage(string key, int attempt, TimeSpan baseDelay, TimeSpan maxDelay, DateTimeOffset now)
+    {
+        QueuedWork? work;
+        if (state.Running.TryGetValue(key, out var running))
+        {
+            if (running.Attempt != attempt)
+            {
+                return null;
+            }
+
+            work = Requeue(key)!.Work;
+        }
+        else
+        {
+            work = Find(key);
+        }
+
+        if (work is null)
+        {
+            return null;
+        }
+
+        if (work.LastStorageOutageAt is { } last && now - last > maxDelay * 2)
+        {
+            work.StorageOutages = 0;
+        }
+
+        work.StorageOutages++;
+        work.LastStorageOutageAt = now;
+        var factor = Math.Pow(2, Math.Min(work.StorageOutages - 1, 20));
+        var delay = TimeSpan.FromTicks((long)Math.Min(baseDelay.Ticks * factor, maxDelay.Ticks));
+        work.NotBefore = now + delay;
+        return work.NotBefore;
+    }
+
+    /// <summary>
+    /// Plans which queued work starts where, without changing the state. Work held back after a storage outage
+    /// (<see cref="QueuedWork.NotBefore"/> later than <paramref name="now"/>) is left out; without <paramref name="now"/>
+    /// nothing is held back.
+    /// </summary>
+    public IReadOnlyList<DispatchDecision> Plan(IReadOnlyList<SiloCapacity> silos, DateTimeOffset? now = null)
     {
         var free = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var silo in silos.Where(s => s.AcceptsWork))
@@ -169,7 +225,7 @@ public sealed class JobScheduler(SchedulerState state, SchedulerPolicy policy)
 
         var tenantLoad = state.Running.Values.GroupBy(r => r.Work.TenantId, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-        var pending = state.Queue.ToList();
+        var pending = state.Queue.Where(w => Ready(w, now)).ToList();
         var decisions = new List<DispatchDecision>();
         while (free.Count > 0 && pending.Count > 0)
         {
@@ -212,8 +268,8 @@ public sealed class JobScheduler(SchedulerState state, SchedulerPolicy policy)
             return [];
         }
 
-        var planned = Plan(silos).Select(d => d.WorkKey).ToHashSet(StringComparer.Ordinal);
-        var waiting = QueueOrder().Where(w => !planned.Contains(w.Key)).ToList();
+        var planned = Plan(silos, now).Select(d => d.WorkKey).ToHashSet(StringComparer.Ordinal);
+        var waiting = QueueOrder().Where(w => !planned.Contains(w.Key) && Ready(w, now)).ToList();
         var candidates = state.Running.Values
             .Where(r => accepting.Contains(r.SiloId) && now - r.StartedAt >= minRun)
             .ToList();
@@ -249,6 +305,7 @@ public sealed class JobScheduler(SchedulerState state, SchedulerPolicy policy)
         var work = Find(key) ?? throw new InvalidOperationException($"Work '{key}' is not queued.");
         state.Queue.Remove(work);
         work.LastDispatchError = null;
+        work.NotBefore = null;
         state.Running[key] = new RunningWork { Work = work, SiloId = siloId, Attempt = attempt, StartedAt = now };
     }
 
@@ -314,6 +371,12 @@ public sealed class JobScheduler(SchedulerState state, SchedulerPolicy policy)
 
     private string WaitingReason(QueuedWork work, int index, IReadOnlyList<SiloCapacity> silos)
     {
+        if (work.NotBefore is { } notBefore)
+        {
+            return $"Waiting for storage: the artifact store was unavailable ({work.StorageOutages} outage(s) in a row); "
+                   + $"the next try starts at {notBefore:HH:mm:ss} UTC or later and resumes from the last checkpoint.";
+        }
+
         var accepting = silos.Where(s => s.AcceptsWork).ToList();
         if (accepting.Count == 0)
         {
@@ -337,6 +400,9 @@ public sealed class JobScheduler(SchedulerState state, SchedulerPolicy policy)
         WorkPriorityClass.ShortFineTune => "short fine-tune",
         _ => "long fine-tune",
     };
+
+    private static bool Ready(QueuedWork work, DateTimeOffset? now) =>
+        now is null || work.NotBefore is null || work.NotBefore <= now;
 
     private QueuedWork? Find(string key) => state.Queue.FirstOrDefault(w => w.Key == key);
 }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using DeepPerception.Abstractions;
 using DeepPerception.Abstractions.Compute;
 using DeepPerception.Abstractions.Evaluation;
+using DeepPerception.Abstractions.Telemetry;
 using DeepPerception.Abstractions.Work;
 using DeepPerception.Grains.Hosting;
 using Microsoft.Extensions.Logging;
@@ -40,6 +41,12 @@ internal sealed partial class JobSchedulerGrain(
         return base.OnActivateAsync(cancellationToken);
     }
 
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        PlatformMetrics.ClearSchedulerState();
+        return base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
     async Task<WorkPlacement> IJobSchedulerGrain.EnqueueAsync(WorkItemRequest request)
     {
         Scheduler.Enqueue(request, time.GetUtcNow());
@@ -54,6 +61,20 @@ internal sealed partial class JobSchedulerGrain(
         {
             await state.WriteStateAsync();
             await PassAsync();
+        }
+    }
+
+    async Task IJobSchedulerGrain.DeferForStorageAsync(string workKey, int attempt)
+    {
+        var retryAt = Scheduler.DeferForStorage(workKey, attempt, options.Value.StorageRetryDelay,
+            options.Value.StorageRetryMaxDelay, time.GetUtcNow());
+        if (retryAt is not null)
+        {
+            LogDeferred(workKey, attempt, retryAt.Value);
+            await state.WriteStateAsync();
+            await GrainFactory.GetGrain<IGpuSiloRegistryGrain>(PlatformKeys.Singleton)
+                .ReportRunningWorkAsync(Scheduler.RunningBySilo());
+            PublishMetrics();
         }
     }
 
@@ -133,7 +154,7 @@ internal sealed partial class JobSchedulerGrain(
             }
         }
 
-        foreach (var decision in scheduler.Plan(_lastSilos))
+        foreach (var decision in scheduler.Plan(_lastSilos, time.GetUtcNow()))
         {
             changed = true;
             try
@@ -165,6 +186,25 @@ internal sealed partial class JobSchedulerGrain(
         }
 
         await registry.ReportRunningWorkAsync(scheduler.RunningBySilo());
+        PublishMetrics();
+    }
+
+    private void PublishMetrics()
+    {
+        var names = _lastSilos.ToDictionary(s => s.SiloId, s => s.SiloName, StringComparer.Ordinal);
+        var running = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var silo in _lastSilos)
+        {
+            running[silo.SiloName] = 0;
+        }
+
+        foreach (var work in state.State.Running.Values)
+        {
+            var name = names.GetValueOrDefault(work.SiloId, work.SiloId);
+            running[name] = running.GetValueOrDefault(name) + 1;
+        }
+
+        PlatformMetrics.SetSchedulerState(state.State.Queue.Count, running);
     }
 
     private async Task<bool> WorkerStoppedAsync(RunningWork work)
@@ -203,6 +243,9 @@ internal sealed partial class JobSchedulerGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pre-empting {WorkKey} attempt {Attempt} for {ForWorkKey}")]
     private partial void LogPreempted(string workKey, int attempt, string forWorkKey);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{WorkKey} attempt {Attempt} met a storage outage; retrying at {RetryAt}")]
+    private partial void LogDeferred(string workKey, int attempt, DateTimeOffset retryAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Interrupting {WorkKey} failed")]
     private partial void LogInterruptFailed(Exception exception, string workKey);

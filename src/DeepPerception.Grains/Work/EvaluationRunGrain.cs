@@ -2,6 +2,7 @@ using DeepPerception.Abstractions;
 using DeepPerception.Abstractions.Compute;
 using DeepPerception.Abstractions.Evaluation;
 using DeepPerception.Abstractions.Models;
+using DeepPerception.Abstractions.Telemetry;
 using DeepPerception.Abstractions.Tenancy;
 using DeepPerception.Abstractions.Work;
 using DeepPerception.Grains.Hosting;
@@ -83,6 +84,7 @@ internal sealed partial class EvaluationRunGrain(
         s.ModelCheckpointKey = checkpoint;
         s.Charged = request.EstimatedGpuSeconds;
         Life.Submit(time.GetUtcNow());
+        PlatformMetrics.WorkSubmitted(tenantId, WorkKind.Evaluation);
         await state.WriteStateAsync();
         await Scheduler.EnqueueAsync(new WorkItemRequest(Key, tenantId, WorkKind.Evaluation, null, request.EstimatedGpuSeconds));
         return await StatusAsync();
@@ -99,6 +101,7 @@ internal sealed partial class EvaluationRunGrain(
         RequireSubmitted();
         var wasRunning = Life.State == WorkState.Running;
         Life.Cancel(string.IsNullOrWhiteSpace(reason) ? "cancelled by user" : reason, time.GetUtcNow());
+        PlatformMetrics.WorkFinished(PlatformKeys.Split(Key).TenantId, WorkKind.Evaluation, WorkState.Cancelled);
         if (wasRunning)
         {
             await CancelWorkerAsync(Life.Attempt);
@@ -163,6 +166,17 @@ internal sealed partial class EvaluationRunGrain(
     Task<bool> IScheduledWorkGrain.ReportProgressAsync(int attempt, JobProgress progress) =>
         Task.FromResult(Life.AcceptProgress(attempt, progress, time.GetUtcNow()));
 
+    async Task IScheduledWorkGrain.ReportStorageOutageAsync(int attempt, string reason)
+    {
+        if (Life.WaitForStorage(attempt, reason, time.GetUtcNow()))
+        {
+            LogStorageOutage(Key, attempt, reason);
+            PlatformMetrics.WorkWaitingForStorage(PlatformKeys.Split(Key).TenantId, WorkKind.Evaluation);
+            await state.WriteStateAsync();
+            Scheduler.DeferForStorageAsync(Key, attempt).Ignore();
+        }
+    }
+
     async Task IEvaluationRunGrain.ReportOutcomeAsync(int attempt, EvaluationOutcome outcome)
     {
         if (Life.State != WorkState.Running || attempt != Life.Attempt)
@@ -185,6 +199,7 @@ internal sealed partial class EvaluationRunGrain(
             ? OutcomeKind.Failed
             : outcome.Kind;
         Life.Complete(attempt, kind, message, time.GetUtcNow());
+        PlatformMetrics.WorkFinished(PlatformKeys.Split(Key).TenantId, WorkKind.Evaluation, Life.State);
         s.Outcome = outcome;
         await SettleBudgetAsync();
         await state.WriteStateAsync();
@@ -248,6 +263,9 @@ internal sealed partial class EvaluationRunGrain(
 
         PlatformKeys.RequireTenantArtifact(tenantId, harness.BenchmarkKey, "benchmark key");
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Evaluation {RunKey} attempt {Attempt} waits for storage: {Reason}")]
+    private partial void LogStorageOutage(string runKey, int attempt, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cancelling attempt {Attempt} of {RunKey} failed")]
     private partial void LogCancelFailed(Exception exception, string runKey, int attempt);

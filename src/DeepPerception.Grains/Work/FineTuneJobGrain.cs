@@ -3,6 +3,7 @@ using DeepPerception.Abstractions;
 using DeepPerception.Abstractions.Compute;
 using DeepPerception.Abstractions.Datasets;
 using DeepPerception.Abstractions.Models;
+using DeepPerception.Abstractions.Telemetry;
 using DeepPerception.Abstractions.Tenancy;
 using DeepPerception.Abstractions.Work;
 using DeepPerception.Grains.Hosting;
@@ -119,6 +120,7 @@ internal sealed partial class FineTuneJobGrain(
         s.Charged = request.EstimatedGpuSeconds;
         Life.Submit(time.GetUtcNow());
         await state.WriteStateAsync();
+        PlatformMetrics.WorkSubmitted(tenantId, WorkKind.FineTune);
         await Scheduler.EnqueueAsync(new WorkItemRequest(Key, tenantId, WorkKind.FineTune, request.Recipe.Method,
             request.EstimatedGpuSeconds));
         return await StatusAsync();
@@ -136,6 +138,7 @@ internal sealed partial class FineTuneJobGrain(
         var wasRunning = Life.State == WorkState.Running;
         var attempt = Life.Attempt;
         Life.Cancel(string.IsNullOrWhiteSpace(reason) ? "cancelled by user" : reason, time.GetUtcNow());
+        PlatformMetrics.WorkFinished(PlatformKeys.Split(Key).TenantId, WorkKind.FineTune, WorkState.Cancelled);
         if (wasRunning)
         {
             await CancelWorkerAsync(attempt);
@@ -262,6 +265,20 @@ internal sealed partial class FineTuneJobGrain(
         return true;
     }
 
+    async Task IScheduledWorkGrain.ReportStorageOutageAsync(int attempt, string reason)
+    {
+        if (!Life.WaitForStorage(attempt, reason, time.GetUtcNow()))
+        {
+            return;
+        }
+
+        LogStorageOutage(Key, attempt, reason);
+        PlatformMetrics.WorkWaitingForStorage(PlatformKeys.Split(Key).TenantId, WorkKind.FineTune);
+        await state.WriteStateAsync();
+        Scheduler.DeferForStorageAsync(Key, attempt).Ignore();
+        await NotifyStatusAsync();
+    }
+
     async Task IFineTuneJobGrain.ReportOutcomeAsync(int attempt, JobOutcome outcome)
     {
         if (Life.State != WorkState.Running || attempt != Life.Attempt)
@@ -293,6 +310,7 @@ internal sealed partial class FineTuneJobGrain(
         }
 
         s.Outcome = outcome;
+        PlatformMetrics.WorkFinished(PlatformKeys.Split(Key).TenantId, WorkKind.FineTune, Life.State);
         await SettleBudgetAsync();
         await state.WriteStateAsync();
         Scheduler.ReleaseAsync(Key, state.State.Resumes).Ignore();
@@ -402,6 +420,9 @@ internal sealed partial class FineTuneJobGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cancelling attempt {Attempt} of {JobKey} failed")]
     private partial void LogCancelFailed(Exception exception, string jobKey, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobKey} attempt {Attempt} waits for storage: {Reason}")]
+    private partial void LogStorageOutage(string jobKey, int attempt, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Reading the placement of {JobKey} failed")]
     private partial void LogPlacementFailed(Exception exception, string jobKey);

@@ -6,7 +6,8 @@ namespace DeepPerception.Grains.Work;
 /// <summary>
 /// The state machine shared by fine-tuning jobs and evaluation runs:
 /// queued → running (attempt n on a silo) → succeeded / failed / cancelled, with running → queued when the attempt's
-/// silo is lost or drained. Every report carries its attempt number, so reports from a stale attempt (a silo that
+/// silo is lost or drained and running → waiting-for-storage when the attempt met a storage outage (the scheduler
+/// starts the next attempt from there later). Every report carries its attempt number, so reports from a stale attempt (a silo that
 /// was declared dead but kept running for a while) are rejected.
 /// </summary>
 public sealed class WorkLifecycle
@@ -60,10 +61,10 @@ public sealed class WorkLifecycle
         Touch("Queued: waiting for the scheduler.", now);
     }
 
-    /// <summary>Starts a new attempt on a silo; only from <see cref="WorkState.Queued"/>.</summary>
+    /// <summary>Starts a new attempt on a silo; only from <see cref="WorkState.Queued"/> or <see cref="WorkState.WaitingForStorage"/>.</summary>
     public int BeginAttempt(string siloId, DateTimeOffset now)
     {
-        if (!Submitted || State != WorkState.Queued)
+        if (!Submitted || State is not (WorkState.Queued or WorkState.WaitingForStorage))
         {
             throw new ConflictException($"Cannot start an attempt while the work is {State}.");
         }
@@ -122,6 +123,25 @@ public sealed class WorkLifecycle
         SiloId = null;
         var resume = LastCheckpointKey is null ? "from the start" : $"from checkpoint '{LastCheckpointKey}'";
         Touch($"Queued again after attempt {attempt} was interrupted ({reason}); will resume {resume}.", now);
+        return true;
+    }
+
+    /// <summary>
+    /// Stops the running attempt because of a storage outage: the work waits for storage and keeps its last checkpoint;
+    /// false when stale.
+    /// </summary>
+    public bool WaitForStorage(int attempt, string reason, DateTimeOffset now)
+    {
+        if (State != WorkState.Running || attempt != Attempt)
+        {
+            return false;
+        }
+
+        State = WorkState.WaitingForStorage;
+        SiloId = null;
+        var resume = LastCheckpointKey is null ? "from the start" : $"from checkpoint '{LastCheckpointKey}'";
+        Touch($"Waiting for storage: attempt {attempt} stopped because the artifact store is unavailable ({reason}). "
+              + $"The scheduler retries with backoff and will resume {resume}.", now);
         return true;
     }
 

@@ -14,6 +14,8 @@ public sealed class DeviceWorker : IDisposable
     private readonly BlockingCollection<WorkItem> _queue = new();
     private readonly Thread _thread;
     private int _busy;
+    private long _busyTicks;
+    private long _completed;
 
     /// <summary>Starts the worker thread for <paramref name="device"/> with <paramref name="threads"/> intra-op threads.</summary>
     public DeviceWorker(Device device, int threads = 1, string name = "device-worker")
@@ -38,6 +40,12 @@ public sealed class DeviceWorker : IDisposable
 
     /// <summary>Whether an item is running.</summary>
     public bool IsBusy => Volatile.Read(ref _busy) == 1;
+
+    /// <summary>Total time the thread spent running work items.</summary>
+    public TimeSpan BusyTime => System.Diagnostics.Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _busyTicks));
+
+    /// <summary>Work items run so far (completed, failed or cancelled).</summary>
+    public long CompletedItems => Interlocked.Read(ref _completed);
 
     /// <summary>Creates a worker on CUDA when available, else on the CPU.</summary>
     public static DeviceWorker CreateDefault(int threads = 1) => new(torch.cuda.is_available() ? CUDA : CPU, threads);
@@ -68,14 +76,21 @@ public sealed class DeviceWorker : IDisposable
         foreach (var item in _queue.GetConsumingEnumerable())
         {
             Volatile.Write(ref _busy, 1);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            Action publish;
             try
             {
-                item.Execute();
+                publish = item.Execute();
             }
             finally
             {
+                Interlocked.Add(ref _busyTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+                Interlocked.Increment(ref _completed);
                 Volatile.Write(ref _busy, 0);
             }
+
+            // The caller sees the outcome only after the usage counters include this item.
+            publish();
         }
     }
 
@@ -94,7 +109,8 @@ public sealed class DeviceWorker : IDisposable
 
     private abstract class WorkItem
     {
-        public abstract void Execute();
+        /// <summary>Runs the work and returns the action that hands its outcome to the caller.</summary>
+        public abstract Action Execute();
     }
 
     private sealed class WorkItem<T>(Func<T> work, CancellationToken cancellationToken) : WorkItem
@@ -103,26 +119,30 @@ public sealed class DeviceWorker : IDisposable
 
         public Task<T> Task => _tcs.Task;
 
-        public override void Execute()
+        public override Action Execute()
         {
             if (cancellationToken.IsCancellationRequested)
             {
-                _tcs.TrySetCanceled(cancellationToken);
-                return;
+                return () => _tcs.TrySetCanceled(cancellationToken);
             }
 
             try
             {
-                using var scope = NewDisposeScope();
-                _tcs.TrySetResult(work());
+                T result;
+                using (NewDisposeScope())
+                {
+                    result = work();
+                }
+
+                return () => _tcs.TrySetResult(result);
             }
             catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
             {
-                _tcs.TrySetCanceled(e.CancellationToken);
+                return () => _tcs.TrySetCanceled(e.CancellationToken);
             }
             catch (Exception e)
             {
-                _tcs.TrySetException(e);
+                return () => _tcs.TrySetException(e);
             }
         }
     }

@@ -148,6 +148,7 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArtifactKey.ValidatePrefix(prefix);
+        RequireRoot(nameof(ListAsync), prefix);
         var slash = prefix.LastIndexOf('/');
         var folder = slash < 0 ? _root : Path.Combine(_root, prefix[..slash].Replace('/', Path.DirectorySeparatorChar));
         if (!Directory.Exists(folder))
@@ -250,9 +251,10 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         return new ArtifactInfo(key, length, header.ContentType, header.Metadata, header.LastModified, header.ETag);
     }
 
-    private string PathFor(string key)
+    private string PathFor(string key, [CallerMemberName] string operation = "")
     {
         ArtifactKey.Validate(key);
+        RequireRoot(operation, key);
         var path = Path.GetFullPath(Path.Combine(_root, key.Replace('/', Path.DirectorySeparatorChar) + FileSuffix));
         if (!path.StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
         {
@@ -260,6 +262,19 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         }
 
         return path;
+    }
+
+    /// <summary>
+    /// The root folder was created when the store was; when it is gone (an unmounted or lost volume) every operation
+    /// reports the store unavailable instead of "not found", and writes never recreate it on another disk.
+    /// </summary>
+    private void RequireRoot(string operation, string? key)
+    {
+        if (!Directory.Exists(_root))
+        {
+            throw new ArtifactStoreUnavailableException(operation, key, 1,
+                new DirectoryNotFoundException($"The artifact store's root folder '{_root}' is not available."));
+        }
     }
 
     private static void CreateDirectoryFor(string key, string directory)

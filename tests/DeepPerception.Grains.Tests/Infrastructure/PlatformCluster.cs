@@ -43,6 +43,9 @@ public sealed class PlatformCluster : IAsyncDisposable
     /// <summary>The cluster client.</summary>
     public IClusterClient Client => Cluster.Client;
 
+    /// <summary>The artifact store's root folder.</summary>
+    public string ArtifactFolder => Path.Combine(Root, "artifacts");
+
     /// <summary>The grain state folder.</summary>
     public string GrainStateFolder => Path.Combine(Root, "grains");
 
@@ -67,6 +70,8 @@ public sealed class PlatformCluster : IAsyncDisposable
                 o.SchedulerPassInterval = TimeSpan.FromMilliseconds(200);
                 o.WorkerCheckInterval = TimeSpan.FromMilliseconds(500);
                 o.PreemptionMinRunTime = null;
+                o.StorageRetryDelay = TimeSpan.FromMilliseconds(200);
+                o.StorageRetryMaxDelay = TimeSpan.FromSeconds(1);
                 configure?.Invoke(o);
             });
             silo.AddFileGrainStorage(PlatformStorage.Name, o =>
@@ -78,6 +83,12 @@ public sealed class PlatformCluster : IAsyncDisposable
             {
                 o.RootDirectory = Path.Combine(root, "artifacts");
                 o.FlushToDisk = false;
+            });
+            silo.Services.ConfigureArtifactStoreRetries(o =>
+            {
+                o.MaxAttempts = 3;
+                o.InitialDelay = TimeSpan.FromMilliseconds(5);
+                o.MaxDelay = TimeSpan.FromMilliseconds(20);
             });
             silo.Services.AddSingleton<IGpuWorkRunner, DeterministicTestRunner>();
         });

@@ -133,4 +133,49 @@ public sealed class JobSchedulerTests
         Assert.True(_scheduler.Release("t/a"));
         Assert.Equal(WorkPlacementState.Unknown, _scheduler.Placement("t/a", []).State);
     }
+
+    [Fact]
+    public void Work_that_met_a_storage_outage_is_held_back_with_growing_delays()
+    {
+        _scheduler.Enqueue(Sft("t/job", "t"), Now);
+        _scheduler.Enqueue(Sft("t/other", "t"), Now);
+        _scheduler.MarkRunning("t/job", "a", 1, Now);
+
+        Assert.Null(_scheduler.DeferForStorage("t/job", 2, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), Now));
+        var first = _scheduler.DeferForStorage("t/job", 1, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), Now);
+
+        Assert.Equal(Now.AddSeconds(30), first);
+        Assert.Empty(_scheduler.State.Running);
+        Assert.Equal(["t/other"], _scheduler.Plan([Silo("a", slots: 2)], Now.AddSeconds(29)).Select(d => d.WorkKey));
+        Assert.Equal(2, _scheduler.Plan([Silo("a", slots: 2)], Now.AddSeconds(30)).Count);
+        Assert.Equal(2, _scheduler.Plan([Silo("a", slots: 2)]).Count);
+        var placement = _scheduler.Placement("t/job", [Silo("a")]);
+        Assert.Equal(WorkPlacementState.Queued, placement.State);
+        Assert.StartsWith("Waiting for storage", placement.Reason);
+
+        _scheduler.MarkRunning("t/job", "a", 2, Now.AddSeconds(30));
+        var second = _scheduler.DeferForStorage("t/job", 2, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), Now.AddSeconds(31));
+        Assert.Equal(Now.AddSeconds(31 + 60), second);
+        var third = _scheduler.DeferForStorage("t/job", 2, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(100), Now.AddSeconds(100));
+        Assert.Equal(Now.AddSeconds(200), third);
+
+        // A new outage long after the last one starts the backoff again.
+        _scheduler.MarkRunning("t/job", "a", 3, Now.AddHours(1));
+        var later = _scheduler.DeferForStorage("t/job", 3, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), Now.AddHours(2));
+        Assert.Equal(Now.AddHours(2).AddSeconds(30), later);
+    }
+
+    [Fact]
+    public void Held_back_work_does_not_preempt_running_work()
+    {
+        var scheduler = new JobScheduler(new SchedulerState(), new SchedulerPolicy { PreemptionMinRunTime = TimeSpan.Zero });
+        scheduler.Enqueue(Grpo("t/long", "t"), Now);
+        scheduler.Enqueue(Eval("t/eval", "t"), Now);
+        scheduler.MarkRunning("t/eval", "a", 1, Now);
+        scheduler.DeferForStorage("t/eval", 1, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10), Now);
+        scheduler.MarkRunning("t/long", "a", 1, Now);
+
+        Assert.Empty(scheduler.PlanPreemptions([Silo("a")], Now.AddSeconds(10)));
+        Assert.Single(scheduler.PlanPreemptions([Silo("a")], Now.AddMinutes(2)));
+    }
 }

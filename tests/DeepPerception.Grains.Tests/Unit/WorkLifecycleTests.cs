@@ -82,4 +82,42 @@ public sealed class WorkLifecycleTests
         Assert.Null(life.SiloId);
         Assert.Contains("silo unreachable", life.StatusMessage);
     }
+
+    [Fact]
+    public void A_storage_outage_moves_the_attempt_to_waiting_for_storage_and_the_next_attempt_keeps_the_checkpoint()
+    {
+        var life = new WorkLifecycle();
+        life.Submit(Now);
+        var first = life.BeginAttempt("silo-a", Now);
+        life.AcceptProgress(first, Progress(4, "t/ck/4"), Now);
+
+        Assert.False(life.WaitForStorage(first + 1, "stale", Now));
+        Assert.True(life.WaitForStorage(first, "GetAsync failed", Now));
+
+        Assert.Equal(WorkState.WaitingForStorage, life.State);
+        Assert.False(life.IsTerminal);
+        Assert.Null(life.SiloId);
+        Assert.Contains("GetAsync failed", life.StatusMessage);
+        Assert.Contains("t/ck/4", life.StatusMessage);
+        Assert.False(life.AcceptProgress(first, Progress(5), Now));
+        Assert.False(life.Complete(first, OutcomeKind.Failed, "late failure", Now));
+
+        var second = life.BeginAttempt("silo-b", Now);
+        Assert.Equal(WorkState.Running, life.State);
+        Assert.Equal(first + 1, second);
+        Assert.Equal("t/ck/4", life.LastCheckpointKey);
+    }
+
+    [Fact]
+    public void Work_waiting_for_storage_can_be_cancelled_but_not_resumed()
+    {
+        var life = new WorkLifecycle();
+        life.Submit(Now);
+        var attempt = life.BeginAttempt("silo-a", Now);
+        life.WaitForStorage(attempt, "outage", Now);
+
+        Assert.Throws<ConflictException>(() => life.Requeue(Now));
+        life.Cancel("no longer needed", Now);
+        Assert.Equal(WorkState.Cancelled, life.State);
+    }
 }

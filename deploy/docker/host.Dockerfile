@@ -14,11 +14,13 @@ RUN dotnet publish src/DeepPerception.Host/DeepPerception.Host.csproj -c Release
     --no-restore -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
+# curl for the health check (the aspnet image ships neither curl nor wget)
+RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app ./
 ENV DeepPerception__DataDirectory=/data \
     Urls=http://0.0.0.0:8080
 VOLUME /data
 EXPOSE 8080
-HEALTHCHECK --interval=15s --timeout=3s CMD wget -qO- http://127.0.0.1:8080/health/live || exit 1
+HEALTHCHECK --interval=15s --timeout=3s CMD curl -fsS http://127.0.0.1:8080/health/live || exit 1
 ENTRYPOINT ["dotnet", "DeepPerception.Host.dll"]

@@ -43,9 +43,10 @@ public static class EngineGpuWorkerExtensions
         {
             var worker = new DeviceWorker(ResolveDevice(options.Device), options.Threads, "gpu-silo-device");
             var silo = sp.GetService<Orleans.Runtime.ILocalSiloDetails>()?.Name ?? Environment.MachineName;
-            // Reported while the process runs (deepperception.device.busy_seconds / work_items, tags device and silo).
-            PlatformMetrics.ObserveDevice(worker.Device.type.ToString().ToLowerInvariant(), silo,
+            // Reported while the host runs (deepperception.device.busy_seconds / work_items, tags device and silo).
+            var observation = PlatformMetrics.ObserveDevice(worker.Device.type.ToString().ToLowerInvariant(), silo,
                 () => new DeviceUsage(worker.BusyTime.TotalSeconds, worker.CompletedItems));
+            sp.GetService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>()?.ApplicationStopped.Register(observation.Dispose);
             return worker;
         });
         services.AddSingleton<IGpuWorkRunner, EngineGpuWorkRunner>();

@@ -69,8 +69,8 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
             await Expect(page.Locator(".dp-per-domain tbody tr").First).ToBeVisibleAsync();
             await Expect(page.Locator("#confusion-matrix")).ToBeVisibleAsync();
             // The entity × entity matrix of the first domain: a row per true entity, one cell on its diagonal each.
-            await Expect(page.Locator("table.dp-entity-cm")).ToBeVisibleAsync();
-            Assert.True(await page.Locator("table.dp-entity-cm tbody tr").CountAsync() >= 1);
+            await Expect(page.Locator(".dp-entity-cm table")).ToBeVisibleAsync();
+            Assert.True(await page.Locator(".dp-entity-cm tbody tr").CountAsync() >= 1);
             await Expect(page.Locator(".dp-entity-cm-summary")).ToContainTextAsync("correct (the diagonal)");
             await AssertNoSidewaysScrollAsync(page);
             await ShotAsync(page, "flow-09-evaluation-report");

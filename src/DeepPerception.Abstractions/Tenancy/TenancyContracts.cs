@@ -152,10 +152,6 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("RefundGpuSeconds")]
     Task<TenantQuota> RefundGpuSecondsAsync(string chargeId, double gpuSeconds);
 
-    /// <summary>Takes one request from the tenant-wide per-minute request bucket (shared by all its keys).</summary>
-    [Alias("TryAcquireRequest")]
-    Task<RateLimitDecision> TryAcquireRequestAsync();
-
     /// <summary>
     /// Takes one request from the per-minute bucket of one API key (or portal session user): each key has its own
     /// bucket of the tenant's <see cref="TenantQuota.RequestsPerMinute"/>, so one busy key does not starve the others.

@@ -11,7 +11,6 @@ internal sealed class TenantGrain(
     [PersistentState("tenant", PlatformStorage.Name)] IPersistentState<TenantState> state,
     TimeProvider time) : Grain, ITenantGrain
 {
-    private readonly RequestRateLimiter _limiter = new(time);
     private readonly Dictionary<string, RequestRateLimiter> _keyLimiters = new(StringComparer.Ordinal);
 
     private string TenantId => this.GetPrimaryKeyString();
@@ -111,12 +110,6 @@ internal sealed class TenantGrain(
         S.Refund(chargeId, gpuSeconds);
         await state.WriteStateAsync();
         return S.Quota;
-    }
-
-    Task<RateLimitDecision> ITenantGrain.TryAcquireRequestAsync()
-    {
-        S.RequireCreated(TenantId);
-        return Task.FromResult(_limiter.TryAcquire(S.RequestsPerMinute));
     }
 
     Task<RateLimitDecision> ITenantGrain.TryAcquireKeyRequestAsync(string keyId)

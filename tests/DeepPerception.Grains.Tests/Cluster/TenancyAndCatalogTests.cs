@@ -67,23 +67,6 @@ public sealed class TenancyAndCatalogTests(SharedClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Request_rate_is_limited_per_minute()
-    {
-        var tenant = P.Client.GetGrain<ITenantGrain>("rate");
-        await tenant.CreateAsync(new CreateTenantRequest("Rate", "alice", 10, 3));
-
-        var decisions = new List<RateLimitDecision>();
-        for (var i = 0; i < 4; i++)
-        {
-            decisions.Add(await tenant.TryAcquireRequestAsync());
-        }
-
-        Assert.All(decisions.Take(3), d => Assert.True(d.Allowed));
-        Assert.False(decisions[3].Allowed);
-        Assert.True(decisions[3].RetryAfter > TimeSpan.Zero);
-    }
-
-    [Fact]
     public async Task Each_api_key_has_its_own_request_bucket_of_the_tenant_rate()
     {
         var tenant = P.Client.GetGrain<ITenantGrain>("rate-keys");

@@ -144,6 +144,35 @@ public sealed class PortalFlowTests(PortalFixture fixture, ITestOutputHelper out
     }
 
     [Fact]
+    public async Task Every_page_fits_a_phone_width_screen()
+    {
+        var page = await fixture.NewPageAsync(390, 844);
+        try
+        {
+            await SignInAsync(page, "/");
+            await SwitchTenantAsync(page, "demo");
+            foreach (var (path, name) in new[]
+                     {
+                         ("/", "overview"), ("/datasets", "datasets"), ("/datasets/kvg-synth", "dataset"), ("/training", "training"),
+                         ("/models", "models"), ("/playground", "playground"), ("/evaluations", "evaluations"), ("/admin", "admin"),
+                         ("/leaderboard", "leaderboard"),
+                     })
+            {
+                await GoAsync(page, path);
+                await Expect(page.Locator("h1, h3, h4, h5").First).ToBeVisibleAsync();
+                await AssertNoSidewaysScrollAsync(page);
+                await ShotAsync(page, $"phone-{name}");
+            }
+        }
+        catch
+        {
+            await ShotAsync(page, "phone-failure");
+            output.WriteLine(fixture.Host.Tail(80));
+            throw;
+        }
+    }
+
+    [Fact]
     public async Task A_wrong_key_is_refused_with_what_to_do_and_private_pages_ask_for_sign_in()
     {
         var page = await fixture.NewPageAsync(390, 844);

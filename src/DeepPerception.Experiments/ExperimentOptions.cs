@@ -104,6 +104,9 @@ public sealed record ExperimentOptions
     /// <summary>Samples per GRPO prompt of the reward probe run before the first and after the last GRPO update.</summary>
     public int GrpoRewardProbeSamples { get; init; } = 16;
 
+    /// <summary>Most GRPO prompts (the first ones) the reward probe samples.</summary>
+    public int GrpoRewardProbePrompts { get; init; } = 32;
+
     /// <summary>Use the continuous IoU reward (IoU itself) instead of the paper's thresholded one.</summary>
     public bool ContinuousIouReward { get; init; }
 
@@ -130,6 +133,7 @@ public sealed record ExperimentOptions
         if (TrainSamples < Sft.BatchSize) throw new ArgumentException($"TrainSamples ({TrainSamples}) must hold one SFT batch ({Sft.BatchSize}).", nameof(TrainSamples));
         if (TestSamples < SynthDomains.All.Count) throw new ArgumentException($"TestSamples ({TestSamples}) must cover the {SynthDomains.All.Count} domains.", nameof(TestSamples));
         if (RlCandidates < GrpoPromptsPerStep) throw new ArgumentException($"RlCandidates ({RlCandidates}) must hold one GRPO step ({GrpoPromptsPerStep}).", nameof(RlCandidates));
+        if (GrpoRewardProbePrompts < 1) throw new ArgumentException($"GrpoRewardProbePrompts must be at least 1 (got {GrpoRewardProbePrompts}).", nameof(GrpoRewardProbePrompts));
         if (GrpoRewardProbeSamples < 1) throw new ArgumentException($"GrpoRewardProbeSamples must be at least 1 (got {GrpoRewardProbeSamples}).", nameof(GrpoRewardProbeSamples));
         if (Generations < 2) throw new ArgumentException($"Generations must be at least 2 (got {Generations}).", nameof(Generations));
         if (KnowledgePerEntity is < 1 or > 3) throw new ArgumentException($"KnowledgePerEntity must be 1..3 (got {KnowledgePerEntity}).", nameof(KnowledgePerEntity));

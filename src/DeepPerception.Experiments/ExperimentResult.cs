@@ -51,7 +51,7 @@ public sealed record RlFilterReport(int Candidates, int Generations, IReadOnlyLi
 /// <param name="IouAfter">IoU part after.</param>
 /// <param name="FormatBefore">Format part before.</param>
 /// <param name="FormatAfter">Format part after.</param>
-/// <param name="Prompts">Prompts probed (the GRPO prompts).</param>
+/// <param name="Prompts">Prompts probed (the first GRPO prompts, at most <see cref="ExperimentOptions.GrpoRewardProbePrompts"/>).</param>
 /// <param name="SamplesPerPrompt">Samples per prompt.</param>
 /// <param name="ProbeSeed">Sampling seed of the probe.</param>
 public sealed record GrpoRewardReport(

@@ -357,8 +357,9 @@ public static class KvgSynthExperiment
             log($"[grpo] {prompts.Count} prompts, {total} steps of {o.GrpoPromptsPerStep} prompts × {o.Generations}, lr {o.GrpoLearningRate:E1}, β {o.GrpoBeta}, " +
                 $"iou reward {(continuous ? "continuous" : $"thresholded at {threshold}")}");
             var probeSeed = o.Seed * 31L + 17;
-            var (beforeIou, beforeFormat) = ProbeReward(policy, prompts, Iou, probeSeed);
-            log($"[grpo] reward probe before training: {beforeIou + beforeFormat:F3} (iou {beforeIou:F3}, format {beforeFormat:F3}) over {prompts.Count} prompts × {o.GrpoRewardProbeSamples} samples");
+            var probePrompts = prompts.Take(o.GrpoRewardProbePrompts).ToList();
+            var (beforeIou, beforeFormat) = ProbeReward(policy, probePrompts, Iou, probeSeed);
+            log($"[grpo] reward probe before training: {beforeIou + beforeFormat:F3} (iou {beforeIou:F3}, format {beforeFormat:F3}) over {probePrompts.Count} prompts × {o.GrpoRewardProbeSamples} samples");
             var metrics = new List<TrainingMetrics>();
             using (var writer = new StreamWriter(Path.Combine(_dir, "metrics", "grpo.jsonl"), append: false, new UTF8Encoding(false)))
             using (var rollouts = new StreamWriter(Path.Combine(_dir, "metrics", "grpo-rollouts.jsonl"), append: false, new UTF8Encoding(false)))
@@ -372,10 +373,10 @@ public static class KvgSynthExperiment
                 }, cancellationToken: ct);
             }
 
-            var (afterIou, afterFormat) = ProbeReward(policy, prompts, Iou, probeSeed);
+            var (afterIou, afterFormat) = ProbeReward(policy, probePrompts, Iou, probeSeed);
             log($"[grpo] reward probe after training: {afterIou + afterFormat:F3} (iou {afterIou:F3}, format {afterFormat:F3})");
             var report = new GrpoRewardReport(beforeIou + beforeFormat, afterIou + afterFormat, beforeIou, afterIou, beforeFormat, afterFormat,
-                prompts.Count, o.GrpoRewardProbeSamples, probeSeed);
+                probePrompts.Count, o.GrpoRewardProbeSamples, probeSeed);
             var folder = SaveModel(policy.Model, "cot-sft-grpo");
             _stages.Add(new StageReport("grpo", prompts.Count, metrics, sw.Elapsed.TotalSeconds));
             Lap("grpo", sw);
@@ -383,7 +384,7 @@ public static class KvgSynthExperiment
         }
 
         /// <summary>
-        /// Mean IoU and format reward of the policy on the GRPO prompts: <see cref="ExperimentOptions.GrpoRewardProbeSamples"/>
+        /// Mean IoU and format reward of the policy on (the first <see cref="ExperimentOptions.GrpoRewardProbePrompts"/>) GRPO prompts: <see cref="ExperimentOptions.GrpoRewardProbeSamples"/>
         /// samples per prompt at the rollout temperature, prompt <c>i</c> sampled with seed <c>seed × 7919 + i</c>, so the
         /// probe before and after training draws from the same random stream.
         /// </summary>

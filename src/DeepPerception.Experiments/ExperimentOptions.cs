@@ -98,7 +98,7 @@ public sealed record ExperimentOptions
     /// <summary>GRPO KL coefficient β.</summary>
     public double GrpoBeta { get; init; } = 0.04;
 
-    /// <summary>GRPO rollout temperature.</summary>
+    /// <summary>Sampling temperature of the RL filter, the GRPO rollouts and the GRPO reward probe.</summary>
     public double GrpoTemperature { get; init; } = 1.0;
 
     /// <summary>Samples per GRPO prompt of the reward probe run before the first and after the last GRPO update.</summary>

@@ -41,12 +41,37 @@ public sealed record StageReport(string Stage, int Examples, IReadOnlyList<Train
 /// <param name="Kept">Prompts kept (1 … G − 1 correct).</param>
 public sealed record RlFilterReport(int Candidates, int Generations, IReadOnlyList<int> CorrectHistogram, int Kept);
 
+/// <summary>
+/// Mean reward of the GRPO policy on its training prompts, measured with the same sampling seeds before the first and
+/// after the last GRPO update (the IoU reward as configured for GRPO, plus the format reward).
+/// </summary>
+/// <param name="RewardBefore">Mean total reward of the CoT-SFT model (the policy before GRPO).</param>
+/// <param name="RewardAfter">Mean total reward of the policy after GRPO.</param>
+/// <param name="IouBefore">IoU part before.</param>
+/// <param name="IouAfter">IoU part after.</param>
+/// <param name="FormatBefore">Format part before.</param>
+/// <param name="FormatAfter">Format part after.</param>
+/// <param name="Prompts">Prompts probed (the first GRPO prompts, at most <see cref="ExperimentOptions.GrpoRewardProbePrompts"/>).</param>
+/// <param name="SamplesPerPrompt">Samples per prompt.</param>
+/// <param name="ProbeSeed">Sampling seed of the probe.</param>
+public sealed record GrpoRewardReport(
+    double RewardBefore,
+    double RewardAfter,
+    double IouBefore,
+    double IouAfter,
+    double FormatBefore,
+    double FormatAfter,
+    int Prompts,
+    int SamplesPerPrompt,
+    long ProbeSeed);
+
 /// <summary>The outcome of <see cref="KvgSynthExperiment.Run"/>.</summary>
 /// <param name="Rows">The four evaluated variants.</param>
 /// <param name="Baselines">Model-free heuristics on the same test split.</param>
 /// <param name="Stages">Training stages in order.</param>
 /// <param name="RlFilter">The RL filter's statistics.</param>
 /// <param name="IouReward">The IoU reward used by GRPO (<c>thresholded-0.8</c> or <c>continuous</c>).</param>
+/// <param name="GrpoReward">The GRPO policy's mean reward on its prompts before and after training.</param>
 /// <param name="ResultsPath">Path of <c>results.json</c>.</param>
 /// <param name="TimingsSeconds">Wall-clock time of each phase.</param>
 public sealed record ExperimentResult(
@@ -55,6 +80,7 @@ public sealed record ExperimentResult(
     IReadOnlyList<StageReport> Stages,
     RlFilterReport RlFilter,
     string IouReward,
+    GrpoRewardReport GrpoReward,
     string ResultsPath,
     IReadOnlyDictionary<string, double> TimingsSeconds)
 {

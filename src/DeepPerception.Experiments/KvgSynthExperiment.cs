@@ -120,7 +120,7 @@ public static class KvgSynthExperiment
 
             // 4c. RL filter and GRPO from the CoT-SFT model.
             var (rlPrompts, filter) = FilterRlPrompts(cotDir, split);
-            var grpoDir = TrainGrpo(cotDir, rlPrompts);
+            var (grpoDir, grpoReward) = TrainGrpo(cotDir, rlPrompts);
 
             // 5. Evaluation.
             var items = SynthExporter.ToKvgBenchItems(test).ToList();
@@ -141,9 +141,9 @@ public static class KvgSynthExperiment
 
             _timings["total"] = total.Elapsed.TotalSeconds;
             var iouReward = o.ContinuousIouReward ? "continuous" : "thresholded-" + o.IouRewardThreshold.ToString(CultureInfo.InvariantCulture);
-            var resultsPath = WriteResults(rows, scores, confusions, baselines, filter, iouReward);
+            var resultsPath = WriteResults(rows, scores, confusions, baselines, filter, iouReward, grpoReward);
             PrintTable(rows, baselines, iouReward);
-            return new ExperimentResult(rows, baselines, _stages, filter, iouReward, resultsPath, _timings);
+            return new ExperimentResult(rows, baselines, _stages, filter, iouReward, grpoReward, resultsPath, _timings);
         }
 
         private void Lap(string name, Stopwatch sw)
@@ -331,7 +331,7 @@ public static class KvgSynthExperiment
             return (kept, report);
         }
 
-        private string TrainGrpo(string cotDir, List<GrpoPrompt> prompts)
+        private (string Folder, GrpoRewardReport Reward) TrainGrpo(string cotDir, List<GrpoPrompt> prompts)
         {
             ct.ThrowIfCancellationRequested();
             var sw = Stopwatch.StartNew();
@@ -339,9 +339,10 @@ public static class KvgSynthExperiment
             using var reference = Qwen2VLCheckpoint.Load(cotDir);
             var threshold = o.IouRewardThreshold;
             var continuous = o.ContinuousIouReward;
+            double Iou(string text, GrpoPrompt p) => KvgRewards.IouReward(text, p.Solution, threshold, continuous);
             IRewardFunction[] rewards =
             [
-                new DelegateReward("iou", (text, p) => KvgRewards.IouReward(text, p.Solution, threshold, continuous)),
+                new DelegateReward("iou", Iou),
                 new DelegateReward("format", (text, _) => KvgRewards.FormatReward(text)),
             ];
             var options = new GrpoOptions
@@ -355,6 +356,10 @@ public static class KvgSynthExperiment
             var total = trainer.TotalSteps(prompts.Count);
             log($"[grpo] {prompts.Count} prompts, {total} steps of {o.GrpoPromptsPerStep} prompts × {o.Generations}, lr {o.GrpoLearningRate:E1}, β {o.GrpoBeta}, " +
                 $"iou reward {(continuous ? "continuous" : $"thresholded at {threshold}")}");
+            var probeSeed = o.Seed * 31L + 17;
+            var probePrompts = prompts.Take(o.GrpoRewardProbePrompts).ToList();
+            var (beforeIou, beforeFormat) = ProbeReward(policy, probePrompts, Iou, probeSeed);
+            log($"[grpo] reward probe before training: {beforeIou + beforeFormat:F3} (iou {beforeIou:F3}, format {beforeFormat:F3}) over {probePrompts.Count} prompts × {o.GrpoRewardProbeSamples} samples");
             var metrics = new List<TrainingMetrics>();
             using (var writer = new StreamWriter(Path.Combine(_dir, "metrics", "grpo.jsonl"), append: false, new UTF8Encoding(false)))
             using (var rollouts = new StreamWriter(Path.Combine(_dir, "metrics", "grpo-rollouts.jsonl"), append: false, new UTF8Encoding(false)))
@@ -368,10 +373,52 @@ public static class KvgSynthExperiment
                 }, cancellationToken: ct);
             }
 
+            var (afterIou, afterFormat) = ProbeReward(policy, probePrompts, Iou, probeSeed);
+            log($"[grpo] reward probe after training: {afterIou + afterFormat:F3} (iou {afterIou:F3}, format {afterFormat:F3})");
+            var report = new GrpoRewardReport(beforeIou + beforeFormat, afterIou + afterFormat, beforeIou, afterIou, beforeFormat, afterFormat,
+                probePrompts.Count, o.GrpoRewardProbeSamples, probeSeed);
             var folder = SaveModel(policy.Model, "cot-sft-grpo");
             _stages.Add(new StageReport("grpo", prompts.Count, metrics, sw.Elapsed.TotalSeconds));
             Lap("grpo", sw);
-            return folder;
+            return (folder, report);
+        }
+
+        /// <summary>
+        /// Mean IoU and format reward of the policy on (the first <see cref="ExperimentOptions.GrpoRewardProbePrompts"/>) GRPO prompts: <see cref="ExperimentOptions.GrpoRewardProbeSamples"/>
+        /// samples per prompt at the rollout temperature, prompt <c>i</c> sampled with seed <c>seed × 7919 + i</c>, so the
+        /// probe before and after training draws from the same random stream.
+        /// </summary>
+        private (double Iou, double Format) ProbeReward(KvgModel policy, List<GrpoPrompt> prompts, Func<string, GrpoPrompt, double> iou, long seed)
+        {
+            var patch = policy.Model.Config.Vision.PatchInputSize;
+            double iouSum = 0, formatSum = 0;
+            var n = 0;
+            for (var i = 0; i < prompts.Count; i++)
+            {
+                ct.ThrowIfCancellationRequested();
+                var prompt = prompts[i];
+                using var scope = NewDisposeScope();
+                var pixels = prompt.PixelValues is null ? null : tensor(prompt.PixelValues, [prompt.PixelValues.Length / patch, patch]);
+                var result = Generation.Generate(policy.Model, new GenerationRequest
+                {
+                    Prompts = Enumerable.Range(0, o.GrpoRewardProbeSamples).Select(_ => new PromptInput(prompt.PromptIds, pixels, prompt.Grids)).ToList(),
+                    Options = new GenerationOptions
+                    {
+                        MaxNewTokens = o.MaxCotTokens, Temperature = o.GrpoTemperature, TopK = 50, Seed = (seed * 7_919L) + i,
+                        StopTokenIds = policy.StopTokenIds, PadTokenId = policy.PadTokenId,
+                    },
+                    CancellationToken = ct,
+                });
+                foreach (var sequence in result.Sequences)
+                {
+                    var text = policy.Decode(sequence.Tokens);
+                    iouSum += iou(text, prompt);
+                    formatSum += KvgRewards.FormatReward(text);
+                    n++;
+                }
+            }
+
+            return n == 0 ? (0, 0) : (iouSum / n, formatSum / n);
         }
 
         private (VariantRow Row, KvgScore Score, EntityConfusion Confusion) Evaluate(string variant, string folder, KvgPromptStyle style,
@@ -428,7 +475,8 @@ public static class KvgSynthExperiment
             };
         }
 
-        private string WriteResults(List<VariantRow> rows, JsonObject scores, JsonObject confusions, BaselineScores baselines, RlFilterReport filter, string iouReward)
+        private string WriteResults(List<VariantRow> rows, JsonObject scores, JsonObject confusions, BaselineScores baselines, RlFilterReport filter, string iouReward,
+            GrpoRewardReport grpoReward)
         {
             var rowNodes = new JsonArray();
             foreach (var r in rows)
@@ -471,8 +519,16 @@ public static class KvgSynthExperiment
                 {
                     ["uniform_random_box"] = Round(baselines.UniformRandomBox), ["centre_box"] = Round(baselines.CentreBox),
                     ["random_object"] = Round(baselines.RandomObject), ["largest_object"] = Round(baselines.LargestObject),
+                    ["uniform_random_box_mean_iou"] = Math.Round(baselines.UniformRandomBoxMeanIou, 4),
                 },
                 ["grpo_iou_reward"] = iouReward,
+                ["grpo"] = new JsonObject
+                {
+                    ["reward_before"] = Math.Round(grpoReward.RewardBefore, 4), ["reward_after"] = Math.Round(grpoReward.RewardAfter, 4),
+                    ["iou_before"] = Math.Round(grpoReward.IouBefore, 4), ["iou_after"] = Math.Round(grpoReward.IouAfter, 4),
+                    ["format_before"] = Math.Round(grpoReward.FormatBefore, 4), ["format_after"] = Math.Round(grpoReward.FormatAfter, 4),
+                    ["prompts"] = grpoReward.Prompts, ["samples_per_prompt"] = grpoReward.SamplesPerPrompt, ["probe_seed"] = grpoReward.ProbeSeed,
+                },
                 ["rl_filter"] = new JsonObject
                 {
                     ["candidates"] = filter.Candidates, ["generations"] = filter.Generations, ["kept"] = filter.Kept,
@@ -500,7 +556,7 @@ public static class KvgSynthExperiment
             }
 
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"baselines: uniform box {b.UniformRandomBox:F1}, centre box {b.CentreBox:F1}, random object {b.RandomObject:F1}, largest object {b.LargestObject:F1}; GRPO IoU reward: {iouReward}");
+                $"baselines: uniform box {b.UniformRandomBox:F1} (mean IoU {b.UniformRandomBoxMeanIou:F3}), centre box {b.CentreBox:F1}, random object {b.RandomObject:F1}, largest object {b.LargestObject:F1}; GRPO IoU reward: {iouReward}");
             sb.Append(CultureInfo.InvariantCulture, $"timings (s): {string.Join(", ", _timings.Select(t => $"{t.Key} {t.Value:F0}"))}");
             log(sb.ToString());
         }

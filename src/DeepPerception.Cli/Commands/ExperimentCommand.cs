@@ -30,6 +30,9 @@ public sealed class ExperimentCommand : ICliCommand
         new("grpo-steps", "N", "GRPO optimizer steps"),
         new("grpo-lr", "X", "GRPO learning rate"),
         new("shapes", "N", "attribute-grounding samples in base training"),
+        new("grpo-prompts", "N", "GRPO prompts per optimizer step"),
+        new("rl-candidates", "N", "train samples screened by the RL filter"),
+        new("grpo-temperature", "X", "sampling temperature of the RL filter, GRPO rollouts and the reward probe"),
     ];
 
     /// <inheritdoc />
@@ -55,6 +58,9 @@ public sealed class ExperimentCommand : ICliCommand
             GrpoEpochs = grpoSteps is int n ? Math.Max(options.GrpoEpochs, n) : options.GrpoEpochs,
             GrpoLearningRate = args.PositiveDouble("grpo-lr", options.GrpoLearningRate),
             ShapeSamples = args.Int("shapes", options.ShapeSamples, 0),
+            GrpoPromptsPerStep = args.Int("grpo-prompts", options.GrpoPromptsPerStep, 1),
+            RlCandidates = args.Int("rl-candidates", options.RlCandidates, 1),
+            GrpoTemperature = args.PositiveDouble("grpo-temperature", options.GrpoTemperature),
         };
         options.Validate();
 

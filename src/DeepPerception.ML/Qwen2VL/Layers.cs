@@ -179,7 +179,8 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         }
 
         var x = training && _loraDropout > 0 ? F.dropout(input, _loraDropout, training) : input;
-        return output.add(_loraB.forward(_loraA.forward(x)).mul(_loraScaling));
+        using var scaling = _loraScaling.ToScalar();
+        return output.add(_loraB.forward(_loraA.forward(x)).mul(scaling));
     }
 
     private Tensor ApplyServed(Tensor input, Tensor output, IReadOnlyList<(ServedLora Adapter, Tensor Rows)> routes)
@@ -220,8 +221,11 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = input.to(ScalarType.Float32);
-        var variance = x.pow(2).mean([-1L], keepdim: true);
-        x = x.mul(rsqrt(variance.add(_eps)));
+        // Scalars held until the method ends (an implicit temporary could be finalized during the native call).
+        using var two = 2.ToScalar();
+        using var eps = _eps.ToScalar();
+        var variance = x.pow(two).mean([-1L], keepdim: true);
+        x = x.mul(rsqrt(variance.add(eps)));
         return _weight.mul(x.to(input.dtype)).MoveToOuterDisposeScope();
     }
 }

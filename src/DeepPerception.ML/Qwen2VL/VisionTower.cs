@@ -55,10 +55,11 @@ internal sealed class VisionMlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
+        using var quickGeluScale = 1.702.ToScalar(); // held until the method ends, not an implicit temporary
         var h = _fc1.forward(x);
         h = _act switch
         {
-            "quick_gelu" => h.mul(torch.sigmoid(h.mul(1.702))),
+            "quick_gelu" => h.mul(torch.sigmoid(h.mul(quickGeluScale))),
             "gelu" => F.gelu(h),
             "silu" => F.silu(h),
             _ => throw new NotSupportedException($"Vision activation '{_act}' is not supported."),

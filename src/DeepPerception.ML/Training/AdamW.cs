@@ -65,7 +65,9 @@ public sealed class AdamW : IDisposable
         var total = torch.stack(grads.Select(g => g.to(ScalarType.Float32).norm()).ToList()).norm().item<float>();
         if (maxNorm > 0 && total > maxNorm)
         {
-            var coef = maxNorm / (total + 1e-6);
+            // Scalars are held in variables until the loop ends: an implicit temporary could be finalized (and its native
+            // value freed) by the garbage collector while the native call still reads it.
+            using var coef = (maxNorm / (total + 1e-6)).ToScalar();
             using var _ = no_grad();
             foreach (var g in grads)
             {
@@ -84,6 +86,15 @@ public sealed class AdamW : IDisposable
         using var noGrad = no_grad();
         var bias1 = 1 - Math.Pow(Beta1, StepCount);
         var bias2 = 1 - Math.Pow(Beta2, StepCount);
+        // One Scalar per constant, alive until the step ends (see ClipGradNorm on implicit temporaries).
+        using var decay = (1 - lr * WeightDecay).ToScalar();
+        using var beta1 = Beta1.ToScalar();
+        using var oneMinusBeta1 = (1 - Beta1).ToScalar();
+        using var beta2 = Beta2.ToScalar();
+        using var oneMinusBeta2 = (1 - Beta2).ToScalar();
+        using var bias2Root = Math.Sqrt(bias2).ToScalar();
+        using var eps = Eps.ToScalar();
+        using var stepSize = (-lr / bias1).ToScalar();
         foreach (var (name, p) in _params)
         {
             var g = p.grad;
@@ -100,13 +111,13 @@ public sealed class AdamW : IDisposable
 
             if (WeightDecay != 0)
             {
-                p.mul_(1 - lr * WeightDecay);
+                p.mul_(decay);
             }
 
-            s.M.mul_(Beta1).add_(g, alpha: 1 - Beta1);
-            s.V.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
-            var denom = s.V.sqrt().div_(Math.Sqrt(bias2)).add_(Eps);
-            p.addcdiv_(s.M, denom, value: -lr / bias1);
+            s.M.mul_(beta1).add_(g, alpha: oneMinusBeta1);
+            s.V.mul_(beta2).addcmul_(g, g, value: oneMinusBeta2);
+            var denom = s.V.sqrt().div_(bias2Root).add_(eps);
+            p.addcdiv_(s.M, denom, value: stepSize);
         }
     }
 

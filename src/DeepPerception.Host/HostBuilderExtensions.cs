@@ -1,10 +1,7 @@
-using DeepPerception.Abstractions.Telemetry;
+using DeepPerception.Api.Hosting;
 using DeepPerception.Host;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
-using OpenTelemetry.Trace;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -27,7 +24,7 @@ public static class HostBuilderExtensions
         builder.Services.AddSingleton(options);
         builder.AddStructuredLogging();
         builder.AddConfiguredPlatform(options);
-        builder.AddPlatformTelemetry();
+        builder.AddPlatformTelemetry("deepperception-host");
         builder.Services.AddDeepPerceptionApi(builder.Configuration,
             o => o.BootstrapKeyFile ??= Path.Combine(options.DataRoot, "bootstrap-admin-key.txt"));
         builder.Services.AddSingleton<DemoSeedState>();
@@ -60,38 +57,6 @@ public static class HostBuilderExtensions
     /// </summary>
     public static WebApplicationBuilder AddEmbeddedPlatform(this WebApplicationBuilder builder, DeepPerceptionHostOptions options) =>
         builder.AddPlatformSilo(options, new PlatformClusterOptions());
-
-    /// <summary>
-    /// OpenTelemetry tracing (ASP.NET Core, Orleans) and metrics (ASP.NET Core, Orleans, the platform's "DeepPerception"
-    /// meter: jobs, scheduler queue, device usage, storage retries, ground requests); the OTLP exporter is added
-    /// when <c>OpenTelemetry:OtlpEndpoint</c> or <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
-    /// </summary>
-    public static WebApplicationBuilder AddPlatformTelemetry(this WebApplicationBuilder builder)
-    {
-        var serviceName = builder.Configuration["OpenTelemetry:ServiceName"] is { Length: > 0 } name ? name : "deepperception-host";
-        var endpoint = builder.Configuration["OpenTelemetry:OtlpEndpoint"] is { Length: > 0 } e ? e : builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
-        var otlp = !string.IsNullOrWhiteSpace(endpoint);
-        builder.Services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService(serviceName))
-            .WithTracing(t =>
-            {
-                t.AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/health"))
-                    .AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application");
-                if (otlp)
-                {
-                    t.AddOtlpExporter(o => o.Endpoint = new Uri(endpoint!));
-                }
-            })
-            .WithMetrics(m =>
-            {
-                m.AddAspNetCoreInstrumentation().AddMeter("Microsoft.Orleans", PlatformMetrics.MeterName);
-                if (otlp)
-                {
-                    m.AddOtlpExporter(o => o.Endpoint = new Uri(endpoint!));
-                }
-            });
-        return builder;
-    }
 
     /// <summary><c>/health/live</c> (the process answers) and <c>/health/ready</c> (cluster up, demo content ready).</summary>
     public static WebApplication MapDeepPerceptionHealth(this WebApplication app)

@@ -1,8 +1,5 @@
-using DeepPerception.Abstractions.Telemetry;
+using DeepPerception.Api.Hosting;
 using DeepPerception.WebHost;
-using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
-using OpenTelemetry.Trace;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -26,7 +23,7 @@ public static class WebHostBuilderExtensions
             o.IncludeScopes = true;
             o.UseUtcTimestamp = true;
         });
-        builder.AddWebHostTelemetry();
+        builder.AddPlatformTelemetry("deepperception-web");
         switch (options.Clustering.Trim().ToLowerInvariant())
         {
             case "localhost":
@@ -73,39 +70,6 @@ public static class WebHostBuilderExtensions
         builder.Services.AddDeepPerceptionApi(builder.Configuration,
             o => o.BootstrapKeyFile ??= Path.Combine(keyFolder, "bootstrap-admin-key.txt"));
         builder.Services.AddHealthChecks();
-        return builder;
-    }
-
-    /// <summary>
-    /// OpenTelemetry tracing (ASP.NET Core, Orleans client) and metrics (ASP.NET Core, Orleans, the platform's
-    /// "DeepPerception" meter with the ground-request instruments); exported over OTLP when
-    /// <c>OpenTelemetry:OtlpEndpoint</c> or <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
-    /// </summary>
-    public static WebApplicationBuilder AddWebHostTelemetry(this WebApplicationBuilder builder)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        var serviceName = builder.Configuration["OpenTelemetry:ServiceName"] is { Length: > 0 } name ? name : "deepperception-web";
-        var endpoint = builder.Configuration["OpenTelemetry:OtlpEndpoint"] is { Length: > 0 } e ? e : builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
-        var otlp = !string.IsNullOrWhiteSpace(endpoint);
-        builder.Services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService(serviceName))
-            .WithTracing(t =>
-            {
-                t.AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/health"))
-                    .AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application");
-                if (otlp)
-                {
-                    t.AddOtlpExporter(o => o.Endpoint = new Uri(endpoint!));
-                }
-            })
-            .WithMetrics(m =>
-            {
-                m.AddAspNetCoreInstrumentation().AddMeter("Microsoft.Orleans", PlatformMetrics.MeterName);
-                if (otlp)
-                {
-                    m.AddOtlpExporter(o => o.Endpoint = new Uri(endpoint!));
-                }
-            });
         return builder;
     }
 }

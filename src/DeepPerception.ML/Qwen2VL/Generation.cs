@@ -214,21 +214,26 @@ public static class Generation
         }
         else
         {
-            var scores = raw.div(options.Temperature);
+            // Scalars live in variables through their native calls (implicit temporaries may be finalized mid-call).
+            using var temperature = options.Temperature.ToScalar();
+            using var negativeInfinity = float.NegativeInfinity.ToScalar();
+            var scores = raw.div(temperature);
             if (options.TopK > 0 && options.TopK < scores.shape[^1])
             {
                 var kth = scores.topk(options.TopK, -1).values.narrow(-1, options.TopK - 1, 1);
-                scores = scores.masked_fill(scores.lt(kth), float.NegativeInfinity);
+                scores = scores.masked_fill(scores.lt(kth), negativeInfinity);
             }
 
             if (options.TopP < 1.0)
             {
+                using var keepMass = (1 - options.TopP).ToScalar();
+                using var keep = false.ToScalar();
                 var (sorted, order) = scores.sort(-1, descending: false);
                 var cumulative = sorted.softmax(-1).cumsum(-1);
-                var remove = cumulative.le(1 - options.TopP);
-                remove.index_fill_(-1, torch.tensor(new long[] { scores.shape[^1] - 1 }, device: scores.device), false);
+                var remove = cumulative.le(keepMass);
+                remove.index_fill_(-1, torch.tensor(new long[] { scores.shape[^1] - 1 }, device: scores.device), keep);
                 var removeOriginal = torch.zeros_like(remove).scatter(-1, order, remove);
-                scores = scores.masked_fill(removeOriginal, float.NegativeInfinity);
+                scores = scores.masked_fill(removeOriginal, negativeInfinity);
             }
 
             var probs = scores.softmax(-1);

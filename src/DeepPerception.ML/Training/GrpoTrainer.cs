@@ -187,7 +187,11 @@ public sealed class GrpoTrainer(
                         throw new TrainingDivergedException(step, lastCheckpoint);
                     }
 
-                    l.div(rollouts.Count).backward();
+                    using (var count = rollouts.Count.ToScalar())
+                    {
+                        l.div(count).backward();
+                    }
+
                     stepLoss += value / rollouts.Count;
                     klSum += kl / rollouts.Count;
                 }
@@ -329,15 +333,20 @@ public sealed class GrpoTrainer(
             r.OldLogProbs = logp.detach().clone().DetachFromDisposeScope();
         }
 
+        // Scalars live in variables through their native calls (implicit temporaries may be finalized mid-call).
+        using var one = 1.ToScalar();
+        using var beta = options.Beta.ToScalar();
+        using var clipLow = (1 - options.ClipEpsilon).ToScalar();
+        using var clipHigh = (1 + options.ClipEpsilon).ToScalar();
         var diff = r.ReferenceLogProbs!.sub(logp);
-        var kl = diff.exp().sub(diff).sub(1);
+        var kl = diff.exp().sub(diff).sub(one);
         var ratio = logp.sub(r.OldLogProbs!).exp();
         Tensor surrogate = options.UpdatesPerRollout == 1
             ? ratio.mul(r.Advantages)
-            : torch.minimum(ratio.mul(r.Advantages), ratio.clamp(1 - options.ClipEpsilon, 1 + options.ClipEpsilon).mul(r.Advantages));
-        var perToken = surrogate.sub(kl.mul(options.Beta)).neg();
-        var perSequence = perToken.mul(r.CompletionMask).sum(1).div(r.CompletionMask.sum(1).clamp_min(1));
-        var klMean = kl.mul(r.CompletionMask).sum().div(r.CompletionMask.sum().clamp_min(1)).item<float>();
+            : torch.minimum(ratio.mul(r.Advantages), ratio.clamp(clipLow, clipHigh).mul(r.Advantages));
+        var perToken = surrogate.sub(kl.mul(beta)).neg();
+        var perSequence = perToken.mul(r.CompletionMask).sum(1).div(r.CompletionMask.sum(1).clamp_min(one));
+        var klMean = kl.mul(r.CompletionMask).sum().div(r.CompletionMask.sum().clamp_min(one)).item<float>();
         return (perSequence.mean(), klMean);
     }
 

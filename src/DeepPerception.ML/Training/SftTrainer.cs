@@ -128,7 +128,11 @@ public sealed class SftTrainer(Qwen2VLForConditionalGeneration model, SftOptions
                     throw new TrainingDivergedException(step, lastCheckpoint);
                 }
 
-                microLoss.div(options.GradientAccumulation).backward();
+                using (var accumulation = options.GradientAccumulation.ToScalar())
+                {
+                    microLoss.div(accumulation).backward();
+                }
+
                 stepLoss += value / options.GradientAccumulation;
                 tokens += microTokens;
             }

@@ -10,18 +10,15 @@ namespace DeepPerception.Cluster.Tests.Infrastructure;
 /// queue and table; in-memory, no telemetry). A missing emulator fails the test with a message saying how to install
 /// it; it is never skipped.
 /// </summary>
-public sealed class Azurite : IAsyncDisposable
+public sealed class Azurite : ChildProcess
 {
     /// <summary>Azurite's documented development account key (public, emulator only).</summary>
     private const string DevAccountKey =
         "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-    private readonly StringBuilder _output = new();
-    private readonly Process _process;
-
     private Azurite(Process process, int blobPort, int tablePort)
+        : base(process)
     {
-        _process = process;
         BlobPort = blobPort;
         TablePort = tablePort;
     }
@@ -69,10 +66,7 @@ public sealed class Azurite : IAsyncDisposable
 
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start Azurite from {executable}.");
         var azurite = new Azurite(process, blob, table);
-        process.OutputDataReceived += (_, e) => azurite.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => azurite.Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        azurite.CaptureOutput();
 
         // A guard against hanging forever, not a timing assertion: Azurite listens within seconds.
         var deadline = DateTime.UtcNow.AddSeconds(90);
@@ -93,42 +87,5 @@ public sealed class Azurite : IAsyncDisposable
         }
 
         return azurite;
-    }
-
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
-        _process.Dispose();
-    }
-
-    private void Append(string? line)
-    {
-        if (line is not null)
-        {
-            lock (_output)
-            {
-                _output.AppendLine(line);
-            }
-        }
-    }
-
-    private string Output()
-    {
-        lock (_output)
-        {
-            return _output.ToString();
-        }
     }
 }

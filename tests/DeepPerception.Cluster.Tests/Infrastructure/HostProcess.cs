@@ -11,15 +11,12 @@ namespace DeepPerception.Cluster.Tests.Infrastructure;
 /// free loopback ports, a data folder of its own, the CPU device and short scheduler and membership intervals.
 /// Its output is kept for diagnostics; <see cref="Kill"/> sends SIGKILL.
 /// </summary>
-public sealed class HostProcess : IAsyncDisposable
+public sealed class HostProcess : ChildProcess
 {
-    private readonly StringBuilder _output = new();
-    private readonly Process _process;
-
     private HostProcess(string name, Process process, int httpPort, int siloPort)
+        : base(process)
     {
         Name = name;
-        _process = process;
         HttpPort = httpPort;
         SiloPort = siloPort;
     }
@@ -37,7 +34,7 @@ public sealed class HostProcess : IAsyncDisposable
     public Uri BaseAddress => new($"http://127.0.0.1:{HttpPort}");
 
     /// <summary>The operating system's process id.</summary>
-    public int ProcessId => _process.Id;
+    public int ProcessId => Process.Id;
 
     /// <summary>Waits until the process exits.</summary>
     /// <exception cref="TimeoutException">It did not exit in time; the message carries its last output.</exception>
@@ -45,7 +42,7 @@ public sealed class HostProcess : IAsyncDisposable
     {
         try
         {
-            await _process.WaitForExitAsync().WaitAsync(timeout);
+            await Process.WaitForExitAsync().WaitAsync(timeout);
         }
         catch (TimeoutException)
         {
@@ -54,7 +51,7 @@ public sealed class HostProcess : IAsyncDisposable
     }
 
     /// <summary>Whether the process has exited.</summary>
-    public bool HasExited => _process.HasExited;
+    public bool HasExited => Process.HasExited;
 
     /// <summary>Whether a silo id names this process's silo.</summary>
     public bool Owns(string? siloId) =>
@@ -120,10 +117,7 @@ public sealed class HostProcess : IAsyncDisposable
         startInfo.Environment["DOTNET_gcServer"] = "0";
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start the host process {name}.");
         var handle = new HostProcess(name, process, http, silo);
-        process.OutputDataReceived += (_, e) => handle.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => handle.Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        handle.CaptureOutput();
         return handle;
     }
 
@@ -135,9 +129,9 @@ public sealed class HostProcess : IAsyncDisposable
         var last = "no answer";
         while (true)
         {
-            if (_process.HasExited)
+            if (Process.HasExited)
             {
-                throw new InvalidOperationException($"Host process {Name} exited with code {_process.ExitCode} while waiting for {path}:\n{Tail()}");
+                throw new InvalidOperationException($"Host process {Name} exited with code {Process.ExitCode} while waiting for {path}:\n{Tail()}");
             }
 
             try
@@ -167,49 +161,17 @@ public sealed class HostProcess : IAsyncDisposable
     /// <summary>Kills the process at once (SIGKILL), as a crashed machine would stop.</summary>
     public void Kill()
     {
-        if (!_process.HasExited)
+        if (!Process.HasExited)
         {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
+            Process.Kill(entireProcessTree: true);
+            Process.WaitForExit();
         }
     }
 
     /// <summary>The last lines of the process's output.</summary>
     public string Tail(int lines = 60)
     {
-        lock (_output)
-        {
-            var all = _output.ToString().Split('\n');
-            return $"--- {Name} (silo port {SiloPort}, http {HttpPort}) ---\n" + string.Join('\n', all.TakeLast(lines));
-        }
-    }
-
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
-        _process.Dispose();
-    }
-
-    private void Append(string? line)
-    {
-        if (line is not null)
-        {
-            lock (_output)
-            {
-                _output.AppendLine(line);
-            }
-        }
+        var all = Output().Split('\n');
+        return $"--- {Name} (silo port {SiloPort}, http {HttpPort}) ---\n" + string.Join('\n', all.TakeLast(lines));
     }
 }

@@ -29,6 +29,26 @@ public static class ProfileLoop
         }
 
         torch.set_num_threads(threads);
+        if (op == "kernel")
+        {
+            foreach (var (n, k) in new[] { (128, 512), (1408, 512), (8192, 512) })
+            {
+                var x = new float[batch * k]; var w = new float[n * k]; var y = new float[batch * n];
+                new Random(1).NextBytes(new byte[1]);
+                for (var i = 0; i < w.Length; i++) w[i] = (i % 7) * 0.1f;
+                for (var i = 0; i < x.Length; i++) x[i] = (i % 5) * 0.1f;
+                for (var round = 0; round < 3; round++)
+                {
+                    var sw = System.Diagnostics.Stopwatch.StartNew();
+                    for (var i = 0; i < count; i++) DeepPerception.ML.Runtime.SmallBatchLinear.Compute(x, batch, w, n, k, default, y);
+                    var us = sw.Elapsed.TotalMilliseconds * 1000 / count;
+                    output.WriteLine($"kernel {n}x{k} batch {batch}: {us:F1} µs, {2.0 * batch * n * k / us / 1000:F1} GFLOP/s");
+                }
+            }
+
+            return 0;
+        }
+
         if (op == "linear")
         {
             return LinearShapes(batch, count, output);
@@ -62,35 +82,47 @@ public static class ProfileLoop
     }
 
     /// <summary>
-    /// Times a decoder-sized linear layer (1408×512) on <paramref name="batch"/> rows two ways: <c>F.linear(x, W)</c>
-    /// and <c>(W·xᵀ)ᵀ</c>, to see how the BLAS handles small-M products.
+    /// Times decoder-sized linear layers on <paramref name="batch"/> rows several ways (<c>F.linear(x, W)</c>,
+    /// <c>x·Wᵀ</c> with a contiguous transposed copy, <c>(W·xᵀ)ᵀ</c>, and one matrix-vector product per row), to see how
+    /// the BLAS handles small-M products.
     /// </summary>
     private static int LinearShapes(int batch, int count, TextWriter output)
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var w = torch.randn(1408, 512);
-        var x = torch.randn(batch, 512);
-        for (var round = 0; round < 3; round++)
+        foreach (var (outF, inF) in new[] { (1408, 512), (512, 1408), (512, 512), (128, 512), (8192, 512) })
         {
-            var sw = System.Diagnostics.Stopwatch.StartNew();
-            for (var i = 0; i < count; i++)
+            var w = torch.randn(outF, inF);
+            var wt = w.t().contiguous();
+            var x = torch.randn(batch, inF);
+            var rows = Enumerable.Range(0, batch).Select(i => x[i]).ToArray();
+            for (var round = 0; round < 2; round++)
             {
-                using var y = torch.nn.functional.linear(x, w);
+                var linear = Time(count, () => torch.nn.functional.linear(x, w));
+                var pretransposed = Time(count, () => x.matmul(wt));
+                var swapped = Time(count, () => w.matmul(x.t()).t());
+                var perRow = Time(count, () =>
+                {
+                    using var s = torch.NewDisposeScope();
+                    return torch.stack(rows.Select(r => w.mv(r)).ToArray()).MoveToOuterDisposeScope();
+                });
+                var kernel = Time(count, () => DeepPerception.ML.Runtime.SmallBatchLinear.TryForward(x, w, null) ?? torch.nn.functional.linear(x, w));
+                output.WriteLine($"{outF}x{inF} batch {batch}: F.linear {linear:F1} µs, x·Wt {pretransposed:F1} µs, (W·xᵀ)ᵀ {swapped:F1} µs, per-row mv {perRow:F1} µs, small-batch kernel {kernel:F1} µs");
             }
-
-            var linear = sw.Elapsed.TotalMilliseconds * 1000 / count;
-            sw.Restart();
-            for (var i = 0; i < count; i++)
-            {
-                using var y = w.matmul(x.t()).t();
-            }
-
-            var swapped = sw.Elapsed.TotalMilliseconds * 1000 / count;
-            output.WriteLine($"batch {batch}: F.linear {linear:F1} µs, (W·xᵀ)ᵀ {swapped:F1} µs");
         }
 
         return 0;
+    }
+
+    private static double Time(int count, Func<torch.Tensor> op)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            using var y = op();
+        }
+
+        return sw.Elapsed.TotalMilliseconds * 1000 / count;
     }
 
     private static string Format((double Prefill, double Decode, int[] Tokens) g) =>

@@ -1,3 +1,4 @@
+using DeepPerception.ML.Runtime;
 using TorchSharp;
 using TorchSharp.Utils;
 using TorchSharp.Modules;
@@ -167,7 +168,7 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
-        var output = F.linear(input, _weight, _bias);
+        var output = SmallBatchLinear.TryForward(input, _weight, _bias) ?? F.linear(input, _weight, _bias);
         if (_routes is { Count: > 0 } routes)
         {
             output = ApplyServed(input, output, routes);

@@ -123,6 +123,15 @@ internal sealed class DecoderAttention : nn.Module<Tensor, Tensor>
         }
 
         var groups = _heads / _kvHeads;
+        if (groups > 1 && l == 1 && !bias.Causal)
+        {
+            // One query per row (a decode step): the query heads that share a key/value head become that head's
+            // queries, so attention reads the cache in place instead of a copy repeated for every group. The mask
+            // ([B or 1, 1, 1, S]) applies to all of them alike.
+            var grouped = F.scaled_dot_product_attention(q.reshape(b, _kvHeads, groups, _headDim), k, v, bias.Mask);
+            return _oProj.forward(grouped.reshape(b, 1, _heads * _headDim)).MoveToOuterDisposeScope();
+        }
+
         if (groups > 1)
         {
             var s = k.shape[2];

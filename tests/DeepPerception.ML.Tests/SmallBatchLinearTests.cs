@@ -51,6 +51,26 @@ public sealed class SmallBatchLinearTests
     }
 
     [Fact]
+    public void Columns_split_between_threads_give_the_single_thread_result_exactly()
+    {
+        if (!SmallBatchLinear.IsSupported)
+        {
+            return;
+        }
+
+        const int rows = 5, n = 1030, k = 32;
+        var random = new Random(5);
+        var x = Enumerable.Range(0, rows * k).Select(_ => (float)random.NextDouble()).ToArray();
+        var w = Enumerable.Range(0, n * k).Select(_ => (float)random.NextDouble()).ToArray();
+        var bias = Enumerable.Range(0, n).Select(_ => (float)random.NextDouble()).ToArray();
+        var single = new float[rows * n];
+        var split = Enumerable.Repeat(float.NaN, rows * n).ToArray();
+        SmallBatchLinear.Compute(x, rows, w, n, k, bias, single, threads: 1);
+        SmallBatchLinear.Compute(x, rows, w, n, k, bias, split, threads: 3);
+        Assert.Equal(single, split);
+    }
+
+    [Fact]
     public void Kernel_rejects_shapes_it_cannot_take()
     {
         if (!SmallBatchLinear.IsSupported)

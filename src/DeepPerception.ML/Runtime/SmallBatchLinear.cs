@@ -85,15 +85,17 @@ public static class SmallBatchLinear
             (int)outFeatures,
             (int)inFeatures,
             b is null ? default : MemoryMarshal.Cast<byte, float>(b.bytes),
-            MemoryMarshal.Cast<byte, float>(output.bytes));
+            MemoryMarshal.Cast<byte, float>(output.bytes),
+            torch.get_num_threads());
         return output;
     }
 
     /// <summary>
     /// y[r, o] = Σₖ x[r, k]·w[o, k] (+ bias[o]) for <paramref name="rows"/> ≤ <see cref="MaxRows"/> rows; <paramref name="k"/>
-    /// must be a multiple of 16. <paramref name="bias"/> may be empty.
+    /// must be a multiple of 16. <paramref name="bias"/> may be empty. With <paramref name="threads"/> &gt; 1 the output
+    /// columns are split between that many workers (for matrices of at least 512 rows).
     /// </summary>
-    public static void Compute(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> w, int n, int k, ReadOnlySpan<float> bias, Span<float> y)
+    public static void Compute(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> w, int n, int k, ReadOnlySpan<float> bias, Span<float> y, int threads = 1)
     {
         if (!IsSupported)
         {
@@ -124,27 +126,33 @@ public static class SmallBatchLinear
 
         try
         {
-            Span<float> block = stackalloc float[16];
-            ref var xRef = ref MemoryMarshal.GetReference(xs);
-            ref var wRef = ref MemoryMarshal.GetReference(w);
-            var fullBlocks = n & ~3;
-            for (var o = 0; o < fullBlocks; o += 4)
+            // Split the output columns (in blocks of 4 weight rows) between threads when the work is large enough.
+            var parts = Math.Clamp(Math.Min(threads, n / 256), 1, 64);
+            if (parts == 1)
             {
-                ref var wBlock = ref Unsafe.Add(ref wRef, (nint)o * k);
-                for (var r = 0; r < paddedRows; r += 4)
-                {
-                    Block4x4(ref Unsafe.Add(ref xRef, (nint)r * k), ref wBlock, k, block);
-                    Store(block, r, rows, o, 4, n, bias, y);
-                }
+                ComputeColumns(xs, rows, paddedRows, w, n, k, bias, y, 0, n);
             }
-
-            for (var o = fullBlocks; o < n; o++)
+            else
             {
-                ref var wRow = ref Unsafe.Add(ref wRef, (nint)o * k);
-                for (var r = 0; r < paddedRows; r += 4)
+                unsafe
                 {
-                    Block4x1(ref Unsafe.Add(ref xRef, (nint)r * k), ref wRow, k, block);
-                    Store(block, r, rows, o, 1, n, bias, y);
+                    fixed (float* px = xs, pw = w, pb = bias, py = y)
+                    {
+                        nint xp = (nint)px, wp = (nint)pw, bp = (nint)pb, yp = (nint)py;
+                        int xLength = xs.Length, wLength = (int)Math.Min(w.Length, int.MaxValue), bLength = bias.Length, yLength = y.Length;
+                        var step = ((n / parts) + 3) & ~3;
+                        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
+                        {
+                            var from = part * step;
+                            var to = part == parts - 1 ? n : Math.Min(n, from + step);
+                            if (from < to)
+                            {
+                                ComputeColumns(
+                                    new ReadOnlySpan<float>((float*)xp, xLength), rows, paddedRows, new ReadOnlySpan<float>((float*)wp, wLength), n, k,
+                                    new ReadOnlySpan<float>((float*)bp, bLength), new Span<float>((float*)yp, yLength), from, to);
+                            }
+                        });
+                    }
                 }
             }
         }
@@ -153,6 +161,35 @@ public static class SmallBatchLinear
             if (rented is not null)
             {
                 System.Buffers.ArrayPool<float>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>Output columns [<paramref name="from"/>, <paramref name="to"/>) (<paramref name="from"/> a multiple of 4).</summary>
+    private static void ComputeColumns(
+        ReadOnlySpan<float> xs, int rows, int paddedRows, ReadOnlySpan<float> w, int n, int k, ReadOnlySpan<float> bias, Span<float> y, int from, int to)
+    {
+        Span<float> block = stackalloc float[16];
+        ref var xRef = ref MemoryMarshal.GetReference(xs);
+        ref var wRef = ref MemoryMarshal.GetReference(w);
+        var fullBlocks = from + ((to - from) & ~3);
+        for (var o = from; o < fullBlocks; o += 4)
+        {
+            ref var wBlock = ref Unsafe.Add(ref wRef, (nint)o * k);
+            for (var r = 0; r < paddedRows; r += 4)
+            {
+                Block4x4(ref Unsafe.Add(ref xRef, (nint)r * k), ref wBlock, k, block);
+                Store(block, r, rows, o, 4, n, bias, y);
+            }
+        }
+
+        for (var o = fullBlocks; o < to; o++)
+        {
+            ref var wRow = ref Unsafe.Add(ref wRef, (nint)o * k);
+            for (var r = 0; r < paddedRows; r += 4)
+            {
+                Block4x1(ref Unsafe.Add(ref xRef, (nint)r * k), ref wRow, k, block);
+                Store(block, r, rows, o, 1, n, bias, y);
             }
         }
     }

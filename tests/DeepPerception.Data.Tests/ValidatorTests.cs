@@ -212,6 +212,53 @@ public sealed class ValidatorTests : IDisposable
     }
 
     [Fact]
+    public void ExifRotatedPhoto_IsValidatedInDisplayedPixels()
+    {
+        // A JPEG of 13x7 stored pixels with EXIF orientation 6: displayed (and decoded) as 7x13.
+        var photo = FindUp(Path.Combine("tests", "fixtures", "exif", "files", "jpeg_o6.jpg"));
+        File.Copy(photo, Path.Combine(_dir.Path, _records[0]["image"]!.GetValue<string>()), overwrite: true);
+
+        var displayed = Rewrite(r =>
+        {
+            r[0]["width"] = 7;
+            r[0]["height"] = 13;
+            r[0]["box"] = new JsonArray(1, 2, 6, 12);
+        });
+        Assert.True(displayed.IsValid, string.Join("\n", displayed.Issues));
+
+        // The stored grid's size, or a box in stored pixels, is wrong for the displayed image.
+        var storedSize = Rewrite(r =>
+        {
+            r[0]["width"] = 13;
+            r[0]["height"] = 7;
+            r[0]["box"] = new JsonArray(1, 1, 6, 6);
+        });
+        AssertOnly(storedSize, 1, ValidationIssueKind.SizeMismatch);
+
+        var storedBox = Rewrite(r =>
+        {
+            r[0]["width"] = 7;
+            r[0]["height"] = 13;
+            r[0]["box"] = new JsonArray(2, 1, 12, 6);
+        });
+        AssertOnly(storedBox, 1, ValidationIssueKind.BoxOutsideImage);
+    }
+
+    private static string FindUp(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, relative);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException($"{relative} not found above {AppContext.BaseDirectory}.");
+    }
+
+    [Fact]
     public void EveryBadRecord_IsListed_WithItsLineNumber()
     {
         var w = _records[0]["width"]!.GetValue<int>();

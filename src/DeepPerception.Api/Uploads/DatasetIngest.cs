@@ -34,7 +34,7 @@ public static class DatasetIngest
         Directory.CreateDirectory(Path.Combine(output, "images"));
         var rejected = new List<RejectedRecordDto>(upload.Rejected);
         var warnings = new List<string>(upload.Warnings);
-        var imageMap = new Dictionary<string, (string Relative, int Width, int Height)?>(StringComparer.Ordinal);
+        var imageMap = new Dictionary<string, (string Relative, int Width, int Height, ExifOrientation Orientation)?>(StringComparer.Ordinal);
         var byName = new Lazy<ILookup<string, string>>(() => Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
             .ToLookup(f => Path.GetFileName(f), StringComparer.Ordinal));
         var lines = new List<(UploadRecord Record, string Json)>();
@@ -49,11 +49,15 @@ public static class DatasetIngest
                 continue;
             }
 
-            var (relative, width, height) = image.Value;
+            var (relative, width, height, orientation) = image.Value;
             if ((record.DeclaredWidth is { } dw && dw != width) || (record.DeclaredHeight is { } dh && dh != height))
             {
+                // Sizes and boxes are in the pixels of the image as displayed (EXIF orientation applied).
+                var rotated = orientation.SwapsAxes() && record.DeclaredWidth == height && record.DeclaredHeight == width
+                    ? $" as displayed: its EXIF orientation {(int)orientation} turns the stored {height}x{width} pixels; sizes and boxes must be in the displayed image's pixels"
+                    : string.Empty;
                 rejected.Add(new RejectedRecordDto(record.Source, record.Line, record.Id,
-                    [$"SizeMismatch: the annotation says {record.DeclaredWidth}x{record.DeclaredHeight} but '{record.Image}' is {width}x{height}"]));
+                    [$"SizeMismatch: the annotation says {record.DeclaredWidth}x{record.DeclaredHeight} but '{record.Image}' is {width}x{height}{rotated}"]));
                 continue;
             }
 
@@ -122,8 +126,8 @@ public static class DatasetIngest
         return new IngestedDataset(output, kept.Length, rejected.OrderBy(r => r.Source, StringComparer.Ordinal).ThenBy(r => r.Line).ToArray(), warnings, knowledge);
     }
 
-    private static (string Relative, int Width, int Height)? ResolveImage(string root, string image, Lazy<ILookup<string, string>> byName,
-        Dictionary<string, (string Relative, int Width, int Height)?> map, string output, List<string> reasons)
+    private static (string Relative, int Width, int Height, ExifOrientation Orientation)? ResolveImage(string root, string image, Lazy<ILookup<string, string>> byName,
+        Dictionary<string, (string Relative, int Width, int Height, ExifOrientation Orientation)?> map, string output, List<string> reasons)
     {
         string relative;
         try
@@ -169,7 +173,7 @@ public static class DatasetIngest
             var extension = header.Format.ToString().ToLowerInvariant();
             var name = $"images/{map.Count:D6}.{extension}";
             File.WriteAllBytes(Path.Combine(output, name), bytes);
-            var entry = (name, header.Width, header.Height);
+            var entry = (name, header.Width, header.Height, header.Orientation);
             map[path] = entry;
             return entry;
         }

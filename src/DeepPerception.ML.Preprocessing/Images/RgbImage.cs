@@ -116,4 +116,55 @@ public sealed class RgbImage
 
     /// <summary>Returns a deep copy.</summary>
     public RgbImage Clone() => new(Width, Height, (byte[])Pixels.Clone());
+
+    /// <summary>
+    /// Returns the image as displayed under EXIF <paramref name="orientation"/>, exactly like
+    /// <c>PIL.ImageOps.exif_transpose</c>: a pure permutation of the pixels (mirror, flip, 180° or 90° rotation,
+    /// transpose, transverse); width and height swap for 5 to 8. <see cref="ExifOrientation.Normal"/> returns this
+    /// instance; every other value returns a new image and leaves this one unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="orientation"/> is not a value from 1 to 8.</exception>
+    public RgbImage Orient(ExifOrientation orientation)
+    {
+        if (orientation is < ExifOrientation.Normal or > ExifOrientation.Rotate90CounterClockwise)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(orientation), orientation, "An EXIF orientation is a value from 1 to 8.");
+        }
+
+        if (orientation == ExifOrientation.Normal)
+        {
+            return this;
+        }
+
+        int w = Width;
+        int h = Height;
+        (int outWidth, int outHeight) = orientation.DisplayedSize(w, h);
+        var output = new byte[Pixels.Length];
+        byte[] input = Pixels;
+        for (int y = 0; y < outHeight; y++)
+        {
+            for (int x = 0; x < outWidth; x++)
+            {
+                // The stored pixel (sx, sy) shown at displayed (x, y).
+                (int sx, int sy) = orientation switch
+                {
+                    ExifOrientation.MirrorHorizontal => (w - 1 - x, y),
+                    ExifOrientation.Rotate180 => (w - 1 - x, h - 1 - y),
+                    ExifOrientation.MirrorVertical => (x, h - 1 - y),
+                    ExifOrientation.Transpose => (y, x),
+                    ExifOrientation.Rotate90Clockwise => (y, h - 1 - x),
+                    ExifOrientation.Transverse => (w - 1 - y, h - 1 - x),
+                    _ => (w - 1 - y, x), // Rotate90CounterClockwise
+                };
+                int source = ((sy * w) + sx) * 3;
+                int target = ((y * outWidth) + x) * 3;
+                output[target] = input[source];
+                output[target + 1] = input[source + 1];
+                output[target + 2] = input[source + 2];
+            }
+        }
+
+        return new RgbImage(outWidth, outHeight, output);
+    }
 }

@@ -10,10 +10,20 @@ namespace DeepPerception.ML.Preprocessing.Images;
 
 /// <summary>Header facts about an image, read without decoding pixels.</summary>
 /// <param name="Format">Container format, from the content.</param>
-/// <param name="Width">Width in pixels.</param>
-/// <param name="Height">Height in pixels.</param>
+/// <param name="Width">
+/// Width in pixels of the image <see cref="SafeImageDecoder.Decode(byte[])"/> returns: the displayed width (EXIF
+/// orientation applied, so the stored height for orientations 5 to 8) unless the decoder was created with
+/// <see cref="SafeImageDecoder.ApplyExifOrientation"/> off.
+/// </param>
+/// <param name="Height">Height in pixels, in the same frame as <paramref name="Width"/>.</param>
 /// <param name="FrameCount">Number of frames (1 for still images).</param>
-public readonly record struct ImageHeaderInfo(ImageContainerFormat Format, int Width, int Height, int FrameCount);
+/// <param name="Orientation">The EXIF orientation the data declares (<see cref="ExifOrientation.Normal"/> when none).</param>
+public readonly record struct ImageHeaderInfo(
+    ImageContainerFormat Format,
+    int Width,
+    int Height,
+    int FrameCount,
+    ExifOrientation Orientation = ExifOrientation.Normal);
 
 /// <summary>
 /// Decodes untrusted JPEG, PNG, GIF and WebP data into <see cref="RgbImage"/> under resource limits. The format is
@@ -21,17 +31,26 @@ public readonly record struct ImageHeaderInfo(ImageContainerFormat Format, int W
 /// files; the header is identified and checked against <see cref="ImageDecodeLimits"/> before any pixel buffer is
 /// allocated. JPEG is decoded by <see cref="Jpeg.ManagedJpegDecoder"/>, bit-identical to libjpeg-turbo (what Pillow
 /// and Hugging Face use); PNG, GIF and WebP use a private imaging configuration with only those formats, a
-/// per-buffer allocation limit and first-frame-only GIF decoding. Every failure surfaces as <see cref="ImageDecodeException"/>.
-/// Instances are immutable and thread-safe.
+/// per-buffer allocation limit and first-frame-only GIF decoding. The EXIF orientation (JPEG APP1, PNG <c>eXIf</c>,
+/// WebP <c>EXIF</c>, read by <see cref="ExifOrientationReader"/>) is applied by default, like Hugging Face's
+/// <c>load_image</c> (<c>PIL.ImageOps.exif_transpose</c>) and like browsers: decoded pixels, <see cref="Inspect"/>
+/// sizes and therefore boxes are in the frame of the image as displayed. Every failure surfaces as
+/// <see cref="ImageDecodeException"/>. Instances are immutable and thread-safe.
 /// </summary>
 public sealed class SafeImageDecoder
 {
     private readonly Configuration _configuration;
 
     /// <summary>Creates a decoder with <paramref name="limits"/> (defaults: <see cref="ImageDecodeLimits.Default"/>).</summary>
-    public SafeImageDecoder(ImageDecodeLimits? limits = null)
+    /// <param name="limits">The resource limits; <see cref="ImageDecodeLimits.Default"/> when null.</param>
+    /// <param name="applyExifOrientation">
+    /// Whether decoded images and <see cref="Inspect"/> sizes have the EXIF orientation applied (the default); false
+    /// gives the stored pixel grid.
+    /// </param>
+    public SafeImageDecoder(ImageDecodeLimits? limits = null, bool applyExifOrientation = true)
     {
         Limits = limits ?? ImageDecodeLimits.Default;
+        ApplyExifOrientation = applyExifOrientation;
         Limits.Validate();
         _configuration = CreateConfiguration(Limits);
     }
@@ -42,32 +61,40 @@ public sealed class SafeImageDecoder
     /// <summary>The limits this decoder enforces.</summary>
     public ImageDecodeLimits Limits { get; }
 
+    /// <summary>
+    /// Whether <see cref="Decode(byte[])"/> returns the image as displayed (EXIF orientation applied, the default) and
+    /// <see cref="Inspect"/> reports that frame's size; when false both use the stored pixel grid.
+    /// </summary>
+    public bool ApplyExifOrientation { get; }
+
     /// <summary>Decodes an image held in memory.</summary>
     /// <exception cref="ImageDecodeException">The data is empty, unknown, too large, truncated, corrupt or unsupported.</exception>
     public RgbImage Decode(byte[] data)
     {
-        ImageHeaderInfo info = Inspect(data);
-        if (info.Format == ImageContainerFormat.Jpeg)
-        {
-            // The managed decoder reproduces libjpeg-turbo (what Pillow and Hugging Face use) bit for bit.
-            return DecodeJpeg(data);
-        }
+        (ImageHeaderInfo info, int storedWidth, int storedHeight) = InspectStored(data);
+        RgbImage stored = info.Format == ImageContainerFormat.Jpeg
+            ? DecodeJpeg(data) // reproduces libjpeg-turbo (what Pillow and Hugging Face use) bit for bit
+            : DecodeWithImageSharp(data, info.Format, storedWidth, storedHeight);
+        return ApplyExifOrientation ? stored.Orient(info.Orientation) : stored;
+    }
 
+    private RgbImage DecodeWithImageSharp(byte[] data, ImageContainerFormat format, int width, int height)
+    {
         try
         {
             using Image<Rgb24> image = Image.Load<Rgb24>(_configuration, data);
-            if (image.Width != info.Width || image.Height != info.Height)
+            if (image.Width != width || image.Height != height)
             {
                 throw new ImageDecodeException(
                     ImageDecodeFailureReason.Corrupt,
-                    $"decoded size {image.Width}x{image.Height} differs from the header size {info.Width}x{info.Height}.");
+                    $"decoded size {image.Width}x{image.Height} differs from the header size {width}x{height}.");
             }
 
             return RgbImage.FromRgb24(image);
         }
         catch (Exception ex) when (ex is not ImageDecodeException)
         {
-            throw Translate(ex, info.Format);
+            throw Translate(ex, format);
         }
     }
 
@@ -85,10 +112,14 @@ public sealed class SafeImageDecoder
     }
 
     /// <summary>
-    /// Sniffs, walks and identifies the image and checks the limits, without decoding pixels.
+    /// Sniffs, walks and identifies the image, reads its EXIF orientation and checks the limits, without decoding
+    /// pixels. The size is the one <see cref="Decode(byte[])"/> returns: displayed (width and height swapped for
+    /// orientations 5 to 8) when <see cref="ApplyExifOrientation"/> is on, stored otherwise.
     /// </summary>
     /// <exception cref="ImageDecodeException">The data fails a check.</exception>
-    public ImageHeaderInfo Inspect(byte[] data)
+    public ImageHeaderInfo Inspect(byte[] data) => InspectStored(data).Info;
+
+    private (ImageHeaderInfo Info, int StoredWidth, int StoredHeight) InspectStored(byte[] data)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (data.Length == 0)
@@ -137,7 +168,9 @@ public sealed class SafeImageDecoder
                 $"the {container.Format} is {width}x{height} ({pixels} pixels); the limit is {Limits.MaxPixels}.");
         }
 
-        return new ImageHeaderInfo(container.Format, width, height, container.FrameCount);
+        ExifOrientation orientation = ExifOrientationReader.Read(data);
+        (int shownWidth, int shownHeight) = ApplyExifOrientation ? orientation.DisplayedSize(width, height) : (width, height);
+        return (new ImageHeaderInfo(container.Format, shownWidth, shownHeight, container.FrameCount, orientation), width, height);
     }
 
     private static (int Width, int Height) ReadJpegSize(byte[] data)

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using DeepPerception.Checkpoints;
 using DeepPerception.ML.Qwen2VL;
+using DeepPerception.ML.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -75,6 +76,7 @@ public sealed class EngineBenchmark(EngineBenchmarkOptions options, TextWriter l
     private const string Decode1 = "decode1";
     private const string PrefillN = "prefillN";
     private const string DecodeN = "decodeN";
+    private const string DecodeNBlas = "decodeN-blas";
     private const string Recompute = "recompute";
     private const string Train = "train";
 
@@ -200,6 +202,20 @@ public sealed class EngineBenchmark(EngineBenchmarkOptions options, TextWriter l
                                 Add(cs, b == 1 ? Prefill1 : PrefillN, gen.Select(g => g.Prefill));
                                 Add(cs, b == 1 ? Decode1 : DecodeN, gen.Select(g => g.Decode));
                                 if (b == 1) csTokens = gen[^1].Tokens;
+                                if (b > 1 && SmallBatchLinear.IsSupported)
+                                {
+                                    // The same batch with the small-batch linear kernel off: every product through the BLAS.
+                                    SmallBatchLinear.Enabled = false;
+                                    try
+                                    {
+                                        Add(cs, DecodeNBlas, Repeat(warmup, reps, () => engine.Generate(b, n)).Select(g => g.Decode));
+                                    }
+                                    finally
+                                    {
+                                        SmallBatchLinear.Enabled = true;
+                                    }
+                                }
+
                                 break;
                             case Recompute:
                                 var rec = Repeat(warmup, reps, () => engine.Recompute(n));
@@ -276,6 +292,11 @@ public sealed class EngineBenchmark(EngineBenchmarkOptions options, TextWriter l
         s.AppendLine(Row($"Prefill, batch {big}", PrefillN, promptLength * big, "≤ 0.90", 0.9));
         s.AppendLine(Row($"Decode with KV cache, batch 1 ({n} tokens)", Decode1, n, "—", null));
         s.AppendLine(Row($"Decode with KV cache, batch {big} ({n} tokens/row)", DecodeN, n * big, "—", null));
+        if (cs.TryGetValue(DecodeNBlas, out var blasDecode))
+        {
+            s.AppendLine($"| Decode with KV cache, batch {big}, C# small-batch kernel off (BLAS `sgemm`) | {Rate(n * big, blasDecode)} | | | — | — |");
+        }
+
         s.AppendLine(Row($"Decode without cache (recompute), batch 1 ({n} tokens)", Recompute, n, "—", null));
         var csTrain = Median(cs[Train]);
         var pyTrain = Median(py[Train]);
@@ -292,9 +313,16 @@ public sealed class EngineBenchmark(EngineBenchmarkOptions options, TextWriter l
         s.AppendLine("|---|---|---|---|---|");
         s.AppendLine($"| KV-cache decode / recompute decode (tokens/s, batch 1) | {csCache:F2}× | {pyCache:F2}× | ≥ 2.00× | {(csCache >= 2 ? "yes" : "**no**")} |");
         s.AppendLine($"| Batch-{big} decode / ({big} × batch-1 decode) (tokens/s) | {csBatch:F2} | {pyBatch:F2} | ≥ 0.70 | {(csBatch >= 0.7 ? "yes" : "**no**")} |");
+        if (cs.ContainsKey(DecodeNBlas))
+        {
+            var csBlasBatch = Tps(cs, DecodeNBlas, n * big) / (big * Tps(cs, Decode1, n));
+            s.AppendLine($"| Batch-{big} decode / ({big} × batch-1 decode), C# small-batch kernel off | {csBlasBatch:F2} | | ≥ 0.70 | {(csBlasBatch >= 0.7 ? "yes" : "no")} |");
+        }
+
         s.AppendLine();
         s.AppendLine(inv, $"Samples per cell: C# {cs[Prefill1].Count} (no-cache decode {cs[Recompute].Count}), PyTorch {py[Prefill1].Count} (no-cache decode {py[Recompute].Count}). Spread (min–max ms): ");
-        s.AppendLine(string.Join("; ", new[] { Prefill1, PrefillN, Decode1, DecodeN, Recompute, Train }.Select(k => $"{k} C# {Spread(cs[k])} / PyTorch {Spread(py[k])}")));
+        s.AppendLine(string.Join("; ", new[] { Prefill1, PrefillN, Decode1, DecodeN, Recompute, Train }.Select(k => $"{k} C# {Spread(cs[k])} / PyTorch {Spread(py[k])}"))
+            + (cs.TryGetValue(DecodeNBlas, out var blasTimes) ? $"; {DecodeNBlas} C# {Spread(blasTimes)}" : ""));
         s.AppendLine();
         return s.ToString();
     }

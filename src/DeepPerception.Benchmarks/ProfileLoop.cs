@@ -46,6 +46,36 @@ public static class ProfileLoop
                 }
             }
 
+            // Weights streamed from memory: 40 distinct 1408×512 matrices (115 MB, more than any cache), in turn.
+            {
+                const int n = 1408, k = 512, matrices = 40;
+                var ws = Enumerable.Range(0, matrices).Select(m => Enumerable.Range(0, n * k).Select(i => (i % 11) * 0.01f).ToArray()).ToArray();
+                var x = new float[batch * k]; var y = new float[batch * n];
+                for (var round = 0; round < 3; round++)
+                {
+                    var sw = System.Diagnostics.Stopwatch.StartNew();
+                    for (var i = 0; i < count; i++) DeepPerception.ML.Runtime.SmallBatchLinear.Compute(x, batch, ws[i % matrices], n, k, default, y);
+                    var us = sw.Elapsed.TotalMilliseconds * 1000 / count;
+                    output.WriteLine($"kernel cold {n}x{k} batch {batch}: {us:F1} µs, {4.0 * n * k / us / 1000:F1} GB/s of weights");
+                }
+
+                using var scope = torch.NewDisposeScope();
+                using var noGrad = torch.no_grad();
+                var wts = ws.Select(a => torch.tensor(a, [n, k])).ToArray();
+                var xt = torch.randn(batch, k);
+                for (var round = 0; round < 3; round++)
+                {
+                    var sw = System.Diagnostics.Stopwatch.StartNew();
+                    for (var i = 0; i < count; i++)
+                    {
+                        using var yt = torch.nn.functional.linear(xt, wts[i % matrices]);
+                    }
+
+                    var us = sw.Elapsed.TotalMilliseconds * 1000 / count;
+                    output.WriteLine($"F.linear cold {n}x{k} batch {batch}: {us:F1} µs, {4.0 * n * k / us / 1000:F1} GB/s of weights");
+                }
+            }
+
             return 0;
         }
 

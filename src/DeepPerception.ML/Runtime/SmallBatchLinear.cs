@@ -219,6 +219,16 @@ public static class SmallBatchLinear
         var stride = (nuint)k;
         for (nuint p = 0; p < stride; p += Lanes)
         {
+            // Prefetch the next block's weights (the 4 rows after these) so memory streams while this block computes.
+            unsafe
+            {
+                var ahead = (float*)Unsafe.AsPointer(ref Unsafe.Add(ref w, p + (4 * stride)));
+                Sse.Prefetch0(ahead);
+                Sse.Prefetch0(ahead + stride);
+                Sse.Prefetch0(ahead + (2 * stride));
+                Sse.Prefetch0(ahead + (3 * stride));
+            }
+
             var w0 = Vector512.LoadUnsafe(ref w, p);
             var w1 = Vector512.LoadUnsafe(ref w, p + stride);
             var w2 = Vector512.LoadUnsafe(ref w, p + (2 * stride));

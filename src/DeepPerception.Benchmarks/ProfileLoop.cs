@@ -10,13 +10,27 @@ namespace DeepPerception.Benchmarks;
 /// </summary>
 public static class ProfileLoop
 {
-    /// <summary>Runs <c>loop OP [--batch B] [--count K] [--threads N] [--new-tokens N]</c>; returns the exit code.</summary>
+    /// <summary>Runs <c>loop OP [--batch B] [--count K] [--threads N] [--new-tokens N] [--preset P] [--blas-only]</c>; returns the exit code.</summary>
     public static int Run(string[] args, TextWriter output)
     {
         var op = args[0];
         int batch = 1, count = 10, threads = 1, newTokens = 64;
+        var preset = new EngineBenchmarkOptions().Preset;
         for (var i = 1; i < args.Length; i++)
         {
+            if (args[i] == "--preset" && i + 1 < args.Length)
+            {
+                preset = args[++i];
+                continue;
+            }
+
+            if (args[i] == "--blas-only")
+            {
+                // Every linear layer through libtorch's BLAS (the small-batch kernel off), for side-by-side runs.
+                DeepPerception.ML.Runtime.SmallBatchLinear.Enabled = false;
+                continue;
+            }
+
             var value = i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : throw new ArgumentException($"{args[i]} needs a value.");
             switch (args[i++])
             {
@@ -84,7 +98,7 @@ public static class ProfileLoop
             return LinearShapes(batch, count, output);
         }
 
-        var options = new EngineBenchmarkOptions();
+        var options = new EngineBenchmarkOptions { Preset = preset };
         var config = Qwen2VLConfig.Preset(options.Preset);
         var prompt = BenchmarkPrompt.Create(config, options.Grid, options.TextTokens, options.Seed);
         using var model = new Qwen2VLForConditionalGeneration(config);

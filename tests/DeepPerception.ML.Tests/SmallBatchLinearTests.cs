@@ -88,8 +88,8 @@ public sealed class SmallBatchLinearTests
     {
         using var scope = NewDisposeScope();
         torch.manual_seed(3);
-        var weight = torch.randn(40, 64);
-        var bias = torch.randn(40);
+        var weight = torch.randn(1040, 64);
+        var bias = torch.randn(1040);
         var input = torch.randn(2, 3, 64);
         using (no_grad())
         {
@@ -101,7 +101,7 @@ public sealed class SmallBatchLinearTests
             }
 
             Assert.NotNull(kernel);
-            Assert.Equal(new long[] { 2, 3, 40 }, kernel.shape);
+            Assert.Equal(new long[] { 2, 3, 1040 }, kernel.shape);
             var reference = F.linear(input, weight, bias);
             Assert.True(kernel.sub(reference).abs().max().item<float>() < 1e-5f);
 
@@ -110,10 +110,11 @@ public sealed class SmallBatchLinearTests
             Assert.Null(SmallBatchLinear.TryForward(torch.randn(SmallBatchLinear.MaxRows + 1, 64), weight, bias));
             Assert.Null(SmallBatchLinear.TryForward(torch.randn(4, 24), torch.randn(8, 24), null));
             Assert.Null(SmallBatchLinear.TryForward(torch.randn(4, 64, dtype: ScalarType.Float64), weight.to(ScalarType.Float64), null));
+            Assert.Null(SmallBatchLinear.TryForward(torch.randn(4, 64), torch.randn(40, 64), null)); // below MinWeightElements
         }
 
         // With gradients on and a weight that needs them, autograd must see the operation: the kernel declines.
-        var trainable = torch.randn(40, 64).requires_grad_(true);
+        var trainable = torch.randn(1040, 64).requires_grad_(true);
         Assert.Null(SmallBatchLinear.TryForward(input, trainable, null));
     }
 
@@ -133,16 +134,20 @@ public sealed class SmallBatchLinearTests
             });
         }
 
-        var withKernel = Run();
-        SmallBatchLinear.Enabled = false;
-        GenerationResult withoutKernel;
+        // The golden model's layers are far below the size threshold: lower it so that every layer takes the kernel.
+        var threshold = SmallBatchLinear.MinWeightElements;
+        GenerationResult withKernel, withoutKernel;
         try
         {
+            SmallBatchLinear.MinWeightElements = 0;
+            withKernel = Run();
+            SmallBatchLinear.Enabled = false;
             withoutKernel = Run();
         }
         finally
         {
             SmallBatchLinear.Enabled = true;
+            SmallBatchLinear.MinWeightElements = threshold;
         }
 
         for (var r = 0; r < 4; r++)

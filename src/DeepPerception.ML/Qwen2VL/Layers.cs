@@ -168,7 +168,7 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
-        var output = SmallBatchLinear.TryForward(input, _weight, _bias) ?? F.linear(input, _weight, _bias);
+        var output = SmallBatchLinear.TryForward(input, _weight, _bias, InFeatures, OutFeatures) ?? F.linear(input, _weight, _bias);
         if (_routes is { Count: > 0 } routes)
         {
             output = ApplyServed(input, output, routes);

@@ -109,7 +109,9 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module<Tensor, Tensor>
 
     /// <summary>Logits from final hidden states.</summary>
     public Tensor LmHead(Tensor hidden) =>
-        _lmHead is null ? SmallBatchLinear.TryForward(hidden, _model.EmbedTokens, null) ?? F.linear(hidden, _model.EmbedTokens) : _lmHead.forward(hidden);
+        _lmHead is null
+            ? SmallBatchLinear.TryForward(hidden, _model.EmbedTokens, null, Config.HiddenSize, Config.VocabSize) ?? F.linear(hidden, _model.EmbedTokens)
+            : _lmHead.forward(hidden);
 
     /// <summary>Token embeddings with the image-token rows replaced, in order, by the vision tower's output.</summary>
     public Tensor InputsEmbeds(Tensor inputIds, Tensor? pixelValues, IReadOnlyList<ImageGrid> grids)

@@ -25,6 +25,13 @@ public static class SmallBatchLinear
     /// <summary>The fewest rows the kernel takes (one row is a matrix-vector product, which the BLAS streams well).</summary>
     public const int MinRows = 2;
 
+    /// <summary>
+    /// The smallest weight (out × in elements) the kernel takes: below it the BLAS's packing is cheap and the fixed cost
+    /// of a call (a few native calls to reach the tensors' memory) would dominate. Settable for tests that exercise the
+    /// kernel on tiny models.
+    /// </summary>
+    public static long MinWeightElements { get; set; } = 64 * 1024;
+
     private const int Lanes = 16;
 
     /// <summary>Whether this machine can run the kernel (512-bit vectors in hardware).</summary>
@@ -43,21 +50,35 @@ public static class SmallBatchLinear
     /// </summary>
     public static Tensor? TryForward(Tensor input, Tensor weight, Tensor? bias)
     {
-        if (!Enabled || !IsSupported || input.dtype != ScalarType.Float32 || weight.dtype != ScalarType.Float32
-            || input.device_type != DeviceType.CPU || weight.device_type != DeviceType.CPU || weight.ndim != 2)
+        if (!Enabled || !IsSupported || weight.ndim != 2)
         {
             return null;
         }
 
-        var inFeatures = weight.shape[1];
-        var outFeatures = weight.shape[0];
-        if (inFeatures % Lanes != 0 || input.shape[^1] != inFeatures || outFeatures > int.MaxValue / MaxRows)
+        return TryForward(input, weight, bias, weight.shape[1], weight.shape[0]);
+    }
+
+    /// <summary>
+    /// <see cref="TryForward(Tensor, Tensor, Tensor?)"/> for a weight whose shape [<paramref name="outFeatures"/>,
+    /// <paramref name="inFeatures"/>] the caller knows: a declined call (one input row, a small weight) then costs a
+    /// single native call, which matters for tiny models whose layers take microseconds.
+    /// </summary>
+    public static Tensor? TryForward(Tensor input, Tensor weight, Tensor? bias, long inFeatures, long outFeatures)
+    {
+        if (!Enabled || !IsSupported || inFeatures % Lanes != 0 || inFeatures * outFeatures < MinWeightElements
+            || outFeatures > int.MaxValue / MaxRows)
         {
             return null;
         }
 
         var rows = input.numel() / inFeatures;
         if (rows < MinRows || rows > MaxRows)
+        {
+            return null;
+        }
+
+        if (input.dtype != ScalarType.Float32 || weight.dtype != ScalarType.Float32 || input.device_type != DeviceType.CPU
+            || weight.device_type != DeviceType.CPU || input.shape[^1] != inFeatures || weight.shape[0] != outFeatures || weight.shape[1] != inFeatures)
         {
             return null;
         }
@@ -75,7 +96,7 @@ public static class SmallBatchLinear
         using var x = input.reshape(rows, inFeatures).contiguous();
         using var w = weight.contiguous();
         using var b = bias?.contiguous();
-        var outputShape = input.shape.ToArray();
+        var outputShape = input.shape;
         outputShape[^1] = outFeatures;
         var output = torch.empty(outputShape, ScalarType.Float32, input.device);
         Compute(

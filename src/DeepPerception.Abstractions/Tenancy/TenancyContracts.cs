@@ -78,6 +78,15 @@ public sealed record GpuBudgetDecision(
     [property: Id(1)] double RemainingGpuSeconds,
     [property: Id(2)] string? Reason);
 
+/// <summary>
+/// The answer to <see cref="ITenantGrain.AdmitApiKeyRequestAsync"/>: the key's verification and, for a valid key, the
+/// request-rate decision of its bucket (null for an invalid key, whose request takes no token).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("dp.ApiKeyAdmission")]
+public sealed record ApiKeyAdmission(
+    [property: Id(0)] ApiKeyVerification Verification,
+    [property: Id(1)] RateLimitDecision? Rate);
+
 /// <summary>The answer to a request-rate check.</summary>
 [GenerateSerializer, Immutable, Alias("dp.RateLimitDecision")]
 public sealed record RateLimitDecision(
@@ -158,4 +167,11 @@ public interface ITenantGrain : IGrainWithStringKey
     /// </summary>
     [Alias("TryAcquireKeyRequest")]
     Task<RateLimitDecision> TryAcquireKeyRequestAsync(string keyId);
+
+    /// <summary>
+    /// Verifies a presented secret and, when it is valid, takes one request from its key's bucket — the two checks of
+    /// every API request in one grain call.
+    /// </summary>
+    [Alias("AdmitApiKeyRequest")]
+    Task<ApiKeyAdmission> AdmitApiKeyRequestAsync(string secret);
 }

@@ -63,9 +63,7 @@ public sealed class ApiMiddleware(RequestDelegate next, ILogger<ApiMiddleware> l
                 var authenticator = context.RequestServices.GetRequiredService<ApiKeyAuthenticator>();
                 var secret = ApiKeyAuthenticator.ReadPresentedKey(context.Request)
                              ?? throw new UnauthenticatedException("An API key is required: 'Authorization: Bearer dpk_…' or 'X-Api-Key: dpk_…'.");
-                var principal = await authenticator.AuthenticateAsync(secret).ConfigureAwait(false);
-                var grains = context.RequestServices.GetRequiredService<IGrainFactory>();
-                var decision = await grains.GetGrain<ITenantGrain>(principal.TenantId).TryAcquireKeyRequestAsync(principal.KeyId).ConfigureAwait(false);
+                var (principal, decision) = await authenticator.AdmitAsync(secret).ConfigureAwait(false);
                 if (!decision.Allowed)
                 {
                     throw new RateLimitedException("This API key's request rate is exceeded; retry later.", decision.RetryAfter);

@@ -39,9 +39,21 @@ public sealed class ApiKeyAuthenticator(IGrainFactory grains, DeepPerceptionApiO
         return string.IsNullOrEmpty(header) ? null : header.Trim();
     }
 
-    /// <summary>Verifies a presented secret.</summary>
+    /// <summary>Verifies a presented secret (portal sign-in; takes nothing from the key's request rate).</summary>
     /// <exception cref="UnauthenticatedException">The key is malformed, unknown or revoked.</exception>
-    public async Task<PlatformPrincipal> AuthenticateAsync(string secret)
+    public async Task<PlatformPrincipal> AuthenticateAsync(string secret) => (await CheckAsync(secret, admit: false).ConfigureAwait(false)).Principal;
+
+    /// <summary>
+    /// Verifies a presented secret and takes one request from its key's rate bucket (one grain call for a tenant key).
+    /// </summary>
+    /// <exception cref="UnauthenticatedException">The key is malformed, unknown or revoked.</exception>
+    public async Task<(PlatformPrincipal Principal, RateLimitDecision Rate)> AdmitAsync(string secret)
+    {
+        var (principal, rate) = await CheckAsync(secret, admit: true).ConfigureAwait(false);
+        return (principal, rate ?? throw new InvalidOperationException("An admitted request has a rate decision."));
+    }
+
+    private async Task<(PlatformPrincipal Principal, RateLimitDecision? Rate)> CheckAsync(string secret, bool admit)
     {
         ArgumentNullException.ThrowIfNull(secret);
         if (!ApiKeyFormat.TryParse(secret, out var tenantId, out var keyId))
@@ -51,7 +63,8 @@ public sealed class ApiKeyAuthenticator(IGrainFactory grains, DeepPerceptionApiO
 
         if (_pinned is not null && CryptographicOperations.FixedTimeEquals(_pinned, Encoding.UTF8.GetBytes(secret)))
         {
-            return new PlatformPrincipal(options.PlatformTenantId, PlatformRole.PlatformAdmin, keyId);
+            var admin = new PlatformPrincipal(options.PlatformTenantId, PlatformRole.PlatformAdmin, keyId);
+            return (admin, admit ? await grains.GetGrain<ITenantGrain>(admin.TenantId).TryAcquireKeyRequestAsync(keyId).ConfigureAwait(false) : null);
         }
 
         try
@@ -63,7 +76,11 @@ public sealed class ApiKeyAuthenticator(IGrainFactory grains, DeepPerceptionApiO
             throw new UnauthenticatedException("The API key is not valid.");
         }
 
-        var verification = await grains.GetGrain<ITenantGrain>(tenantId).VerifyApiKeyAsync(secret).ConfigureAwait(false);
+        var tenant = grains.GetGrain<ITenantGrain>(tenantId);
+        var admission = admit
+            ? await tenant.AdmitApiKeyRequestAsync(secret).ConfigureAwait(false)
+            : new ApiKeyAdmission(await tenant.VerifyApiKeyAsync(secret).ConfigureAwait(false), null);
+        var verification = admission.Verification;
         if (!verification.IsValid || verification.Role is not { } role)
         {
             // One message for unknown tenants, unknown keys and revoked keys: nothing about which tenants exist leaks.
@@ -73,6 +90,6 @@ public sealed class ApiKeyAuthenticator(IGrainFactory grains, DeepPerceptionApiO
         var platformRole = role == TenantRole.TenantAdmin
             ? string.Equals(tenantId, options.PlatformTenantId, StringComparison.Ordinal) ? PlatformRole.PlatformAdmin : PlatformRole.TenantAdmin
             : PlatformRole.TenantMember;
-        return new PlatformPrincipal(tenantId, platformRole, verification.KeyId ?? keyId);
+        return (new PlatformPrincipal(tenantId, platformRole, verification.KeyId ?? keyId), admission.Rate);
     }
 }

@@ -65,10 +65,10 @@ internal sealed class TenantGrain(
         return issued;
     }
 
-    Task<ApiKeyVerification> ITenantGrain.VerifyApiKeyAsync(string secret) =>
-        Task.FromResult(S.Created
-            ? S.VerifyApiKey(TenantId, secret)
-            : new ApiKeyVerification(false, null, null, "Unknown tenant."));
+    Task<ApiKeyVerification> ITenantGrain.VerifyApiKeyAsync(string secret) => Task.FromResult(Verify(secret));
+
+    private ApiKeyVerification Verify(string secret) =>
+        S.Created ? S.VerifyApiKey(TenantId, secret) : new ApiKeyVerification(false, null, null, "Unknown tenant.");
 
     async Task ITenantGrain.RevokeApiKeyAsync(string keyId)
     {
@@ -120,11 +120,23 @@ internal sealed class TenantGrain(
             throw new InvalidRequestException("A key id is required to apply the per-key request rate.");
         }
 
+        return Task.FromResult(Acquire(keyId));
+    }
+
+    Task<ApiKeyAdmission> ITenantGrain.AdmitApiKeyRequestAsync(string secret)
+    {
+        var verification = Verify(secret);
+        var rate = verification is { IsValid: true, KeyId: { } keyId } ? Acquire(keyId) : null;
+        return Task.FromResult(new ApiKeyAdmission(verification, rate));
+    }
+
+    private RateLimitDecision Acquire(string keyId)
+    {
         if (!_keyLimiters.TryGetValue(keyId, out var limiter))
         {
             _keyLimiters[keyId] = limiter = new RequestRateLimiter(time);
         }
 
-        return Task.FromResult(limiter.TryAcquire(S.RequestsPerMinute));
+        return limiter.TryAcquire(S.RequestsPerMinute);
     }
 }

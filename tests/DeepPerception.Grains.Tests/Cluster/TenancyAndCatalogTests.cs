@@ -48,6 +48,43 @@ public sealed class TenancyAndCatalogTests(SharedClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Admitting_a_request_verifies_the_key_and_takes_a_token_only_for_a_valid_key()
+    {
+        var tenant = P.Client.GetGrain<ITenantGrain>("admit");
+        await tenant.CreateAsync(new CreateTenantRequest("Admit", "alice", 10, 2));
+        var issued = await tenant.CreateApiKeyAsync("ci", TenantRole.TenantAdmin);
+
+        // Wrong secrets take no token: the key's bucket (2 per minute) is still full afterwards.
+        for (var i = 0; i < 3; i++)
+        {
+            var wrong = await tenant.AdmitApiKeyRequestAsync(issued.Secret[..^4] + "0000");
+            Assert.False(wrong.Verification.IsValid);
+            Assert.Null(wrong.Rate);
+        }
+
+        var first = await tenant.AdmitApiKeyRequestAsync(issued.Secret);
+        var second = await tenant.AdmitApiKeyRequestAsync(issued.Secret);
+        var third = await tenant.AdmitApiKeyRequestAsync(issued.Secret);
+        Assert.True(first.Verification.IsValid);
+        Assert.Equal(TenantRole.TenantAdmin, first.Verification.Role);
+        Assert.True(first.Rate!.Allowed);
+        Assert.True(second.Rate!.Allowed);
+        Assert.False(third.Rate!.Allowed);
+        Assert.True(third.Rate.RetryAfter > TimeSpan.Zero);
+
+        // The same bucket as TryAcquireKeyRequestAsync, and nothing for an unknown tenant.
+        Assert.False((await tenant.TryAcquireKeyRequestAsync(issued.Info.KeyId)).Allowed);
+        var unknown = await P.Client.GetGrain<ITenantGrain>("admit-nobody").AdmitApiKeyRequestAsync(issued.Secret);
+        Assert.False(unknown.Verification.IsValid);
+        Assert.Null(unknown.Rate);
+
+        await tenant.RevokeApiKeyAsync(issued.Info.KeyId);
+        var revoked = await tenant.AdmitApiKeyRequestAsync(issued.Secret);
+        Assert.False(revoked.Verification.IsValid);
+        Assert.Null(revoked.Rate);
+    }
+
+    [Fact]
     public async Task Members_roles_and_the_last_admin_rule()
     {
         var tenant = P.Client.GetGrain<ITenantGrain>("members");

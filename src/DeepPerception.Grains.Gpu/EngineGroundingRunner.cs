@@ -31,6 +31,9 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
     private readonly EngineGpuWorkerOptions _options;
     private readonly ILogger<EngineGroundingRunner> _logger;
     private readonly SafeImageDecoder _decoder;
+
+    // Each served checkpoint's image processor (the same settings for the checkpoint's whole life), kept after eviction.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Qwen2VLImageProcessor> _processors = new(StringComparer.Ordinal);
     private readonly DynamicBatcher<BatchKey, Pending, GroundOutcome> _batcher;
     private readonly LinkedList<LoadedModel> _models = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task<string?>> _adapterBases = new(StringComparer.Ordinal);
@@ -73,26 +76,34 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
         var arrived = Stopwatch.GetTimestamp();
         var settings = (work.Settings ?? throw new InvalidRequestException("The ground settings are missing.")).Validate();
         ArtifactKey.Validate(work.CheckpointKey);
-        RgbImage image;
-        try
-        {
-            image = _decoder.Decode(work.Image);
-        }
-        catch (ImageDecodeException e)
-        {
-            throw new ImageRefusedException(e.Reason.ToString(), e.Message);
-        }
 
-        var decodeTime = Stopwatch.GetElapsedTime(arrived);
         // A LoRA version is served as an adapter on its (shared, cached) base: requests of different versions of one base
         // then share batches. Other versions are served from their own weights.
         var adapterBase = await _adapterBases.GetOrAdd(work.CheckpointKey, key => ServingAdapter.ReadBaseAsync(_store, key, CancellationToken.None))
             .ConfigureAwait(false);
         var modelKey = adapterBase ?? work.CheckpointKey;
+
+        // Decode and preprocess on the thread pool, in parallel with other requests and with the device's work; the
+        // processor is known once the model has been loaded, and the batch then only turns pixel arrays into tensors.
+        var (image, processed) = await Task.Run(() =>
+        {
+            RgbImage decoded;
+            try
+            {
+                decoded = _decoder.Decode(work.Image);
+            }
+            catch (ImageDecodeException e)
+            {
+                throw new ImageRefusedException(e.Reason.ToString(), e.Message);
+            }
+
+            return (decoded, _processors.TryGetValue(modelKey, out var processor) ? processor.Process(decoded) : null);
+        }, cancellationToken).ConfigureAwait(false);
+        var decodeTime = Stopwatch.GetElapsedTime(arrived);
         try
         {
             return await _batcher.EnqueueAsync(new BatchKey(modelKey, settings),
-                new Pending(work, image, arrived, decodeTime, onText, adapterBase is null ? null : work.CheckpointKey),
+                new Pending(work, image, processed, arrived, decodeTime, onText, adapterBase is null ? null : work.CheckpointKey),
                 cancellationToken).ConfigureAwait(false);
         }
         catch (BatcherQueueFullException e)
@@ -177,7 +188,7 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
                     }
                 }
                 : null;
-            var answers = model.Ground(batch.Select(e => new GroundRequest(e.Request.Image, e.Request.Work.Query, e.Request.Adapter)).ToList(),
+            var answers = model.Ground(batch.Select(e => new GroundRequest(e.Request.Image, e.Request.Work.Query, e.Request.Adapter, e.Request.Processed)).ToList(),
                 options, onToken, stop);
             for (var i = 0; i < streams.Length; i++)
             {
@@ -248,6 +259,7 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
         var model = await _worker.RunAsync(() => KvgModel.Load(directory, _worker.Device, maxPixels: _options.ServingMaxPixels).DetachFromDisposeScope(), cancellationToken)
             .ConfigureAwait(false);
         _logger.LogInformation("Loaded checkpoint {CheckpointKey} for serving in {Elapsed} ms.", checkpointKey, stopwatch.ElapsedMilliseconds);
+        _processors[checkpointKey] = model.Processor;
         var loaded = new LoadedModel(checkpointKey, model);
         LoadedModel? evicted = null;
         lock (_models)
@@ -332,7 +344,7 @@ public sealed partial class EngineGroundingRunner : IGroundingRunner, IAsyncDisp
 
     private sealed record BatchKey(string CheckpointKey, GroundSettings Settings);
 
-    private sealed record Pending(GroundWork Work, RgbImage Image, long Arrived, TimeSpan DecodeTime, Action<string>? OnText, string? Adapter);
+    private sealed record Pending(GroundWork Work, RgbImage Image, ProcessedImage? Processed, long Arrived, TimeSpan DecodeTime, Action<string>? OnText, string? Adapter);
 
     private sealed class LoadedModel(string key, KvgModel model)
     {

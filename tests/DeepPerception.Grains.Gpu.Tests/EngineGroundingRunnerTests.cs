@@ -48,6 +48,8 @@ public sealed class EngineGroundingRunnerTests(EngineFixture fixture) : IClassFi
         Assert.All(single, o => Assert.Equal(1, o.Timings.BatchSize));
         Assert.Single(alone.LoadedCheckpoints);
 
+        // Alone, requests 1–3 were preprocessed on arrival (the first load made the processor known); together, all four
+        // arrive before the model is loaded and are preprocessed in the batch: the answers must not differ.
         await using var batched = NewRunner(maxBatch: 4, maxWaitMs: 10_000, "batched");
         var together = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => batched.GroundAsync(Work(i, $"entity {i}"), null, CancellationToken.None)));
         for (var i = 0; i < 4; i++)

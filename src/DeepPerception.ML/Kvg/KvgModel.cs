@@ -34,8 +34,10 @@ public sealed record GroundOptions
 /// <summary>
 /// One ground request: an image and a question (an entity name is wrapped into the KVG query), optionally answered
 /// through a served LoRA adapter (<see cref="ServedAdapters"/>) loaded on the model under <paramref name="Adapter"/>.
+/// <paramref name="Processed"/> is the image already run through this model's <see cref="KvgModel.Processor"/> (off the
+/// device thread, e.g. when the request arrived); when null, <see cref="KvgModel.Ground"/> preprocesses it.
 /// </summary>
-public sealed record GroundRequest(RgbImage Image, string Question, string? Adapter = null);
+public sealed record GroundRequest(RgbImage Image, string Question, string? Adapter = null, ProcessedImage? Processed = null);
 
 /// <summary>The answer to a ground request.</summary>
 public sealed record GroundResult(
@@ -172,7 +174,7 @@ public sealed class KvgModel : IDisposable
 
         using var scope = NewDisposeScope();
         var sw = Stopwatch.StartNew();
-        var processed = requests.Select(r => Processor.Process(r.Image)).ToList();
+        var processed = requests.Select(r => r.Processed ?? Processor.Process(r.Image)).ToList();
         var prompts = requests.Select((r, i) =>
         {
             var p = processed[i];

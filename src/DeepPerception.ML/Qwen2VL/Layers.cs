@@ -98,7 +98,7 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         using (no_grad())
         {
             using var delta = _loraB.weight!.matmul(_loraA.weight!).mul(_loraScaling);
-            _weight.add_(delta);
+            _weight.PlusInPlace(delta);
         }
 
         DetachLora();
@@ -181,7 +181,7 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
 
         var x = training && _loraDropout > 0 ? F.dropout(input, _loraDropout, training) : input;
         using var scaling = _loraScaling.ToScalar();
-        return output.add(_loraB.forward(_loraA.forward(x)).mul(scaling));
+        return output.Plus(_loraB.forward(_loraA.forward(x)).mul(scaling));
     }
 
     private Tensor ApplyServed(Tensor input, Tensor output, IReadOnlyList<(ServedLora Adapter, Tensor Rows)> routes)
@@ -192,7 +192,7 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         {
             var selected = x.index_select(0, rows);
             var delta = selected.matmul(adapter.A.t()).matmul(adapter.B.t()).mul(adapter.Scaling);
-            y = y.index_add(0, rows, delta.to(y.dtype), 1.0);
+            y = y.IndexPlus(0, rows, delta.to(y.dtype));
         }
 
         return _routeFlattened ? y.reshape(output.shape) : y;
@@ -226,7 +226,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         using var two = 2.ToScalar();
         using var eps = _eps.ToScalar();
         var variance = x.pow(two).mean([-1L], keepdim: true);
-        x = x.mul(rsqrt(variance.add(eps)));
+        x = x.mul(rsqrt(variance.Plus(eps)));
         return _weight.mul(x.to(input.dtype)).MoveToOuterDisposeScope();
     }
 }
@@ -270,5 +270,5 @@ internal static class Rotary
     }
 
     /// <summary><c>x·cos + rotate_half(x)·sin</c>.</summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) => x.mul(cos).add(RotateHalf(x).mul(sin));
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) => x.mul(cos).Plus(RotateHalf(x).mul(sin));
 }

@@ -94,7 +94,8 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module<Tensor, Tensor>
             }
             else if (name.Contains("norm", StringComparison.Ordinal) || name.Contains("ln_q", StringComparison.Ordinal))
             {
-                p.fill_(1.0);
+                using var one = 1.0.ToScalar();
+                p.fill_(one);
             }
             else if (name.Contains("lora_B", StringComparison.Ordinal))
             {

@@ -1,3 +1,4 @@
+using DeepPerception.ML.Runtime;
 using TorchSharp;
 using TorchSharp.Utils;
 using TorchSharp.Modules;
@@ -201,8 +202,8 @@ internal sealed class DecoderLayer : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, AttentionBias bias, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var h = x.add(_attn.Forward(_inputNorm.forward(x), cos, sin, bias, cache, layer));
-        h = h.add(_mlp.forward(_postNorm.forward(h)));
+        var h = x.Plus(_attn.Forward(_inputNorm.forward(x), cos, sin, bias, cache, layer));
+        h = h.Plus(_mlp.forward(_postNorm.forward(h)));
         return h.MoveToOuterDisposeScope();
     }
 }
@@ -292,8 +293,13 @@ public sealed class Qwen2VLTextModel : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var hd = _config.HeadDim;
-        var invFreq = torch.pow((float)_config.RopeTheta, torch.arange(0, hd, 2, dtype: ScalarType.Int64, device: positionIds.device)
-            .to(ScalarType.Float32).div((float)hd)).reciprocal();
+        // Scalars held through their native calls (implicit temporaries may be finalized mid-call); this runs every step.
+        using var zero = 0.ToScalar();
+        using var two = 2.ToScalar();
+        using var headDim = hd.ToScalar();
+        using var headDimF = ((float)hd).ToScalar();
+        var invFreq = torch.pow((float)_config.RopeTheta, torch.arange(zero, headDim, two, dtype: ScalarType.Int64, device: positionIds.device)
+            .to(ScalarType.Float32).div(headDimF)).reciprocal();
         var pos = positionIds.to(ScalarType.Float32);
         var freqs = pos.unsqueeze(-1).mul(invFreq); // [3, B, L, hd/2]
         var emb = torch.cat([freqs, freqs], -1);
@@ -345,8 +351,12 @@ public sealed class Qwen2VLTextModel : nn.Module<Tensor, Tensor>
         }
 
         // key j is visible to query i (absolute position past + i) iff j <= past + i and key j is not padding.
-        var q = torch.arange(past, total, device: device).unsqueeze(1);
-        var k = torch.arange(0, total, device: device).unsqueeze(0);
+        using var pastScalar = past.ToScalar();
+        using var totalScalar = total.ToScalar();
+        using var zero = 0.ToScalar();
+        using var lowest = float.MinValue.ToScalar();
+        var q = torch.arange(pastScalar, totalScalar, device: device).unsqueeze(1);
+        var k = torch.arange(zero, totalScalar, device: device).unsqueeze(0);
         var visible = k.le(q).unsqueeze(0).unsqueeze(0); // [1, 1, L, total]
         if (padded)
         {
@@ -354,7 +364,7 @@ public sealed class Qwen2VLTextModel : nn.Module<Tensor, Tensor>
             visible = visible.logical_and(keyOk);
         }
 
-        var mask = torch.zeros(visible.shape, dtype, device).masked_fill(visible.logical_not(), float.MinValue);
+        var mask = torch.zeros(visible.shape, dtype, device).masked_fill(visible.logical_not(), lowest);
         return new AttentionBias(mask, false);
     }
 }

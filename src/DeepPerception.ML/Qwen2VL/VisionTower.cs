@@ -1,3 +1,4 @@
+using DeepPerception.ML.Runtime;
 using TorchSharp;
 using TorchSharp.Utils;
 using TorchSharp.Modules;
@@ -163,8 +164,8 @@ internal sealed class VisionBlock : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, IReadOnlyList<long> segments)
     {
         using var scope = NewDisposeScope();
-        var h = x.add(_attn.Forward(_norm1.forward(x), cos, sin, segments));
-        h = h.add(_mlp.forward(_norm2.forward(h)));
+        var h = x.Plus(_attn.Forward(_norm1.forward(x), cos, sin, segments));
+        h = h.Plus(_mlp.forward(_norm2.forward(h)));
         return h.MoveToOuterDisposeScope();
     }
 }
@@ -239,7 +240,12 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     internal Tensor InvFreq()
     {
         var dim = _config.HeadDim / 2;
-        return torch.pow(10000.0f, torch.arange(0, dim, 2, dtype: ScalarType.Float32).div((float)dim)).reciprocal();
+        // Scalars held through their native calls (implicit temporaries may be finalized mid-call).
+        using var zero = 0.ToScalar();
+        using var two = 2.ToScalar();
+        using var end = dim.ToScalar();
+        using var width = ((float)dim).ToScalar();
+        return torch.pow(10000.0f, torch.arange(zero, end, two, dtype: ScalarType.Float32).div(width)).reciprocal();
     }
 
     /// <summary>Per-row rotation angles [rows, head_dim/2] = [h·inv_freq, w·inv_freq], rows in merge-window order.</summary>

@@ -1,5 +1,6 @@
 using DeepPerception.Checkpoints;
 using DeepPerception.ML.Qwen2VL;
+using DeepPerception.ML.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -116,7 +117,7 @@ public sealed class AdamW : IDisposable
 
             s.M.mul_(beta1).add_(g, alpha: oneMinusBeta1);
             s.V.mul_(beta2).addcmul_(g, g, value: oneMinusBeta2);
-            var denom = s.V.sqrt().div_(bias2Root).add_(eps);
+            var denom = s.V.sqrt().div_(bias2Root).PlusInPlace(eps);
             p.addcdiv_(s.M, denom, value: stepSize);
         }
     }

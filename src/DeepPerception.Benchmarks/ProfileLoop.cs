@@ -45,52 +45,7 @@ public static class ProfileLoop
         torch.set_num_threads(threads);
         if (op == "kernel")
         {
-            foreach (var (n, k) in new[] { (128, 512), (1408, 512), (8192, 512) })
-            {
-                var x = new float[batch * k]; var w = new float[n * k]; var y = new float[batch * n];
-                new Random(1).NextBytes(new byte[1]);
-                for (var i = 0; i < w.Length; i++) w[i] = (i % 7) * 0.1f;
-                for (var i = 0; i < x.Length; i++) x[i] = (i % 5) * 0.1f;
-                for (var round = 0; round < 3; round++)
-                {
-                    var sw = System.Diagnostics.Stopwatch.StartNew();
-                    for (var i = 0; i < count; i++) DeepPerception.ML.Runtime.SmallBatchLinear.Compute(x, batch, w, n, k, default, y);
-                    var us = sw.Elapsed.TotalMilliseconds * 1000 / count;
-                    output.WriteLine($"kernel {n}x{k} batch {batch}: {us:F1} µs, {2.0 * batch * n * k / us / 1000:F1} GFLOP/s");
-                }
-            }
-
-            // Weights streamed from memory: 40 distinct 1408×512 matrices (115 MB, more than any cache), in turn.
-            {
-                const int n = 1408, k = 512, matrices = 40;
-                var ws = Enumerable.Range(0, matrices).Select(m => Enumerable.Range(0, n * k).Select(i => (i % 11) * 0.01f).ToArray()).ToArray();
-                var x = new float[batch * k]; var y = new float[batch * n];
-                for (var round = 0; round < 3; round++)
-                {
-                    var sw = System.Diagnostics.Stopwatch.StartNew();
-                    for (var i = 0; i < count; i++) DeepPerception.ML.Runtime.SmallBatchLinear.Compute(x, batch, ws[i % matrices], n, k, default, y);
-                    var us = sw.Elapsed.TotalMilliseconds * 1000 / count;
-                    output.WriteLine($"kernel cold {n}x{k} batch {batch}: {us:F1} µs, {4.0 * n * k / us / 1000:F1} GB/s of weights");
-                }
-
-                using var scope = torch.NewDisposeScope();
-                using var noGrad = torch.no_grad();
-                var wts = ws.Select(a => torch.tensor(a, [n, k])).ToArray();
-                var xt = torch.randn(batch, k);
-                for (var round = 0; round < 3; round++)
-                {
-                    var sw = System.Diagnostics.Stopwatch.StartNew();
-                    for (var i = 0; i < count; i++)
-                    {
-                        using var yt = torch.nn.functional.linear(xt, wts[i % matrices]);
-                    }
-
-                    var us = sw.Elapsed.TotalMilliseconds * 1000 / count;
-                    output.WriteLine($"F.linear cold {n}x{k} batch {batch}: {us:F1} µs, {4.0 * n * k / us / 1000:F1} GB/s of weights");
-                }
-            }
-
-            return 0;
+            return KernelShapes(batch, count, output);
         }
 
         if (op == "linear")
@@ -117,9 +72,62 @@ public static class ProfileLoop
                 "prefill" or "decode" => Format(engine.Generate(batch, op == "prefill" ? 1 : newTokens)),
                 "recompute" => $"{engine.Recompute(newTokens).Seconds * 1000:F1} ms",
                 "train" => $"{engine.TrainStep().Seconds * 1000:F1} ms",
-                _ => throw new ArgumentException($"Unknown loop operation '{op}' (prefill, decode, recompute, train, linear)."),
+                _ => throw new ArgumentException($"Unknown loop operation '{op}' (prefill, decode, recompute, train, linear, kernel)."),
             };
             output.WriteLine(line);
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// Times the small-batch linear kernel alone on decoder-sized weights, first hot (the same matrix over and over), then
+    /// streamed from memory (40 distinct matrices in turn) side by side with <c>F.linear</c>.
+    /// </summary>
+    private static int KernelShapes(int batch, int count, TextWriter output)
+    {
+        foreach (var (n, k) in new[] { (128, 512), (1408, 512), (8192, 512) })
+        {
+            var x = new float[batch * k]; var w = new float[n * k]; var y = new float[batch * n];
+            for (var i = 0; i < w.Length; i++) w[i] = (i % 7) * 0.1f;
+            for (var i = 0; i < x.Length; i++) x[i] = (i % 5) * 0.1f;
+            for (var round = 0; round < 3; round++)
+            {
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                for (var i = 0; i < count; i++) DeepPerception.ML.Runtime.SmallBatchLinear.Compute(x, batch, w, n, k, default, y);
+                var us = sw.Elapsed.TotalMilliseconds * 1000 / count;
+                output.WriteLine($"kernel {n}x{k} batch {batch}: {us:F1} µs, {2.0 * batch * n * k / us / 1000:F1} GFLOP/s");
+            }
+        }
+
+        // Weights streamed from memory: 40 distinct 1408×512 matrices (115 MB, more than any cache), in turn.
+        {
+            const int n = 1408, k = 512, matrices = 40;
+            var ws = Enumerable.Range(0, matrices).Select(m => Enumerable.Range(0, n * k).Select(i => (i % 11) * 0.01f).ToArray()).ToArray();
+            var x = new float[batch * k]; var y = new float[batch * n];
+            for (var round = 0; round < 3; round++)
+            {
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                for (var i = 0; i < count; i++) DeepPerception.ML.Runtime.SmallBatchLinear.Compute(x, batch, ws[i % matrices], n, k, default, y);
+                var us = sw.Elapsed.TotalMilliseconds * 1000 / count;
+                output.WriteLine($"kernel cold {n}x{k} batch {batch}: {us:F1} µs, {4.0 * n * k / us / 1000:F1} GB/s of weights");
+            }
+
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var wts = ws.Select(a => torch.tensor(a, [n, k])).ToArray();
+            var xt = torch.randn(batch, k);
+            for (var round = 0; round < 3; round++)
+            {
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                for (var i = 0; i < count; i++)
+                {
+                    using var yt = torch.nn.functional.linear(xt, wts[i % matrices]);
+                }
+
+                var us = sw.Elapsed.TotalMilliseconds * 1000 / count;
+                output.WriteLine($"F.linear cold {n}x{k} batch {batch}: {us:F1} µs, {4.0 * n * k / us / 1000:F1} GB/s of weights");
+            }
         }
 
         return 0;

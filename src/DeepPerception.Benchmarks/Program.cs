@@ -7,7 +7,7 @@ const string Usage = """
            DeepPerception.Benchmarks serving [--concurrency 1,4,16,32] [--requests N] [--max-batch B] [--max-wait-ms W]
              [--new-tokens N] [--train-steps N] [--host PATH] [--work DIR] [--out PATH]
              (drives POST /v1/ground of the one-process host on loopback; batching on, then off, on the same trained model)
-           DeepPerception.Benchmarks loop prefill|decode|recompute|train|linear [--batch B] [--count K] [--threads N] [--new-tokens N]
+           DeepPerception.Benchmarks loop prefill|decode|recompute|train|linear|kernel [--batch B] [--count K] [--threads N] [--new-tokens N] [--preset P] [--blas-only]
              (C# side only, for profilers: repeats one measurement and prints each time)
 
       --threads N[,M…]   threads per side (default 1; e.g. 1,2)

@@ -202,9 +202,11 @@ public static class Generation
     {
         var raw = logits.to(ScalarType.Float32);
         var logp = raw.log_softmax(-1);
+        // Scalars live in variables through their native calls (implicit temporaries may be finalized mid-call).
+        using var negativeInfinity = float.NegativeInfinity.ToScalar();
         if (suppress is not null)
         {
-            raw = raw.index_fill(-1, suppress, float.NegativeInfinity);
+            raw = raw.index_fill(-1, suppress, negativeInfinity);
         }
 
         Tensor next;
@@ -214,9 +216,7 @@ public static class Generation
         }
         else
         {
-            // Scalars live in variables through their native calls (implicit temporaries may be finalized mid-call).
             using var temperature = options.Temperature.ToScalar();
-            using var negativeInfinity = float.NegativeInfinity.ToScalar();
             var scores = raw.div(temperature);
             if (options.TopK > 0 && options.TopK < scores.shape[^1])
             {

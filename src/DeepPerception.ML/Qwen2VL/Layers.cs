@@ -191,7 +191,8 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         foreach (var (adapter, rows) in routes)
         {
             var selected = x.index_select(0, rows);
-            var delta = selected.matmul(adapter.A.t()).matmul(adapter.B.t()).mul(adapter.Scaling);
+            using var scaling = adapter.Scaling.ToScalar(); // held through the native call
+            var delta = selected.matmul(adapter.A.t()).matmul(adapter.B.t()).mul(scaling);
             y = y.IndexPlus(0, rows, delta.to(y.dtype));
         }
 

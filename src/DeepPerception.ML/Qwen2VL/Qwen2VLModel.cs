@@ -125,7 +125,8 @@ public sealed class Qwen2VLForConditionalGeneration : nn.Module<Tensor, Tensor>
         }
 
         var imageEmbeds = _visual.Forward(pixelValues, grids);
-        var positions = inputIds.flatten().eq(Config.ImageTokenId).nonzero().squeeze(1);
+        using var imageToken = Config.ImageTokenId.ToScalar(); // held through the native call
+        var positions = inputIds.flatten().eq(imageToken).nonzero().squeeze(1);
         if (positions.shape[0] != imageEmbeds.shape[0])
         {
             throw new ArgumentException($"Image features and image tokens do not match: tokens {positions.shape[0]}, features {imageEmbeds.shape[0]}.");

@@ -336,7 +336,8 @@ public sealed class Qwen2VLTextModel : nn.Module<Tensor, Tensor>
     private static AttentionBias BuildBias(Tensor? attentionMask, long b, long l, long past, ScalarType dtype, Device device)
     {
         var total = past + l;
-        var padded = attentionMask is not null && attentionMask.eq(0).any().item<bool>();
+        using var zero = 0.ToScalar(); // scalars held through their native calls (implicit temporaries may be finalized mid-call)
+        var padded = attentionMask is not null && attentionMask.eq(zero).any().item<bool>();
         if (!padded)
         {
             if (l == 1)
@@ -353,7 +354,6 @@ public sealed class Qwen2VLTextModel : nn.Module<Tensor, Tensor>
         // key j is visible to query i (absolute position past + i) iff j <= past + i and key j is not padding.
         using var pastScalar = past.ToScalar();
         using var totalScalar = total.ToScalar();
-        using var zero = 0.ToScalar();
         using var lowest = float.MinValue.ToScalar();
         var q = torch.arange(pastScalar, totalScalar, device: device).unsqueeze(1);
         var k = torch.arange(zero, totalScalar, device: device).unsqueeze(0);

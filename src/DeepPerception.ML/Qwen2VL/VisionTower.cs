@@ -281,7 +281,8 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var invFreq = InvFreq();
         var maxGrid = grids.Max(g => Math.Max(g.H, g.W));
-        var table = torch.outer(torch.arange(maxGrid, dtype: ScalarType.Float32), invFreq);
+        using var end = maxGrid.ToScalar(); // held through the native call
+        var table = torch.outer(torch.arange(end, dtype: ScalarType.Float32), invFreq);
         var h = table.index_select(0, torch.tensor(hpos));
         var w = table.index_select(0, torch.tensor(wpos));
         return torch.cat([h, w], 1).to(device).MoveToOuterDisposeScope();

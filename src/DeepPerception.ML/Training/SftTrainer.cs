@@ -171,6 +171,7 @@ public sealed class SftTrainer(Qwen2VLForConditionalGeneration model, SftOptions
         var weight = targets.narrow(1, 1, l - 1).reshape(-1).to(ScalarType.Float32);
         var perToken = F.cross_entropy(shiftLogits, labels, reduction: nn.Reduction.None);
         var count = weight.sum();
-        return (perToken.mul(weight).sum().div(count.clamp_min(1)), (long)count.item<float>());
+        using var one = 1.ToScalar(); // held through the native call (an implicit temporary may be finalized mid-call)
+        return (perToken.mul(weight).sum().div(count.clamp_min(one)), (long)count.item<float>());
     }
 }

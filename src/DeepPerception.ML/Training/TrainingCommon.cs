@@ -143,7 +143,11 @@ public static class TrainingCommon
     }
 
     /// <summary>Whether a mask tensor has any zero.</summary>
-    public static bool HasPadding(Tensor mask) => mask.eq(0).any().item<bool>();
+    public static bool HasPadding(Tensor mask)
+    {
+        using var zero = 0.ToScalar(); // held through the native call (an implicit temporary may be finalized mid-call)
+        return mask.eq(zero).any().item<bool>();
+    }
 
     /// <summary>Deterministic permutation of <paramref name="count"/> items for an epoch.</summary>
     public static int[] EpochOrder(int count, long seed, int epoch)

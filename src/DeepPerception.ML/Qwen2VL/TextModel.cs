@@ -239,6 +239,7 @@ public sealed class Qwen2VLTextModel : nn.Module<Tensor, Tensor>
     private readonly RmsNorm _norm;
 
     private readonly Qwen2VLConfig _config;
+    private Tensor? _invFreq;
 
     /// <summary>Builds the decoder.</summary>
     public Qwen2VLTextModel(Qwen2VLConfig config) : base(nameof(Qwen2VLTextModel))
@@ -288,18 +289,48 @@ public sealed class Qwen2VLTextModel : nn.Module<Tensor, Tensor>
         return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
     }
 
-    /// <summary>Per-axis cos/sin [3, B, L, head_dim] of [p·inv_freq, p·inv_freq] (float32).</summary>
-    internal (Tensor Cos, Tensor Sin) RopePerAxis(Tensor positionIds)
+    /// <summary>
+    /// The rotary inverse frequencies θ^(−2i/head_dim) [head_dim/2] (float32) on <paramref name="device"/>: a constant of the
+    /// config, computed once per device rather than on every decode step.
+    /// </summary>
+    private Tensor InvFreq(Device device)
     {
+        if (_invFreq is { } cached && cached.device_type == device.type && cached.device_index == device.index)
+        {
+            return cached;
+        }
+
+        _invFreq?.Dispose();
         using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
         var hd = _config.HeadDim;
-        // Scalars held through their native calls (implicit temporaries may be finalized mid-call); this runs every step.
+        // Scalars held through their native calls (implicit temporaries may be finalized mid-call).
         using var zero = 0.ToScalar();
         using var two = 2.ToScalar();
         using var headDim = hd.ToScalar();
         using var headDimF = ((float)hd).ToScalar();
-        var invFreq = torch.pow((float)_config.RopeTheta, torch.arange(zero, headDim, two, dtype: ScalarType.Int64, device: positionIds.device)
-            .to(ScalarType.Float32).div(headDimF)).reciprocal();
+        _invFreq = torch.pow((float)_config.RopeTheta, torch.arange(zero, headDim, two, dtype: ScalarType.Int64, device: device)
+            .to(ScalarType.Float32).div(headDimF)).reciprocal().DetachFromDisposeScope();
+        return _invFreq;
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _invFreq?.Dispose();
+            _invFreq = null;
+        }
+
+        base.Dispose(disposing);
+    }
+
+    /// <summary>Per-axis cos/sin [3, B, L, head_dim] of [p·inv_freq, p·inv_freq] (float32).</summary>
+    internal (Tensor Cos, Tensor Sin) RopePerAxis(Tensor positionIds)
+    {
+        using var scope = NewDisposeScope();
+        var invFreq = InvFreq(positionIds.device);
         var pos = positionIds.to(ScalarType.Float32);
         var freqs = pos.unsqueeze(-1).mul(invFreq); // [3, B, L, hd/2]
         var emb = torch.cat([freqs, freqs], -1);

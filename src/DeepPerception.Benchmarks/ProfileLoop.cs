@@ -14,6 +14,7 @@ public static class ProfileLoop
     public static int Run(string[] args, TextWriter output)
     {
         var op = args[0];
+        string? modelDir = null;
         int batch = 1, count = 10, threads = 1, newTokens = 64;
         var preset = new EngineBenchmarkOptions().Preset;
         for (var i = 1; i < args.Length; i++)
@@ -21,6 +22,12 @@ public static class ProfileLoop
             if (args[i] == "--preset" && i + 1 < args.Length)
             {
                 preset = args[++i];
+                continue;
+            }
+
+            if (args[i] == "--model" && i + 1 < args.Length)
+            {
+                modelDir = args[++i];
                 continue;
             }
 
@@ -43,6 +50,8 @@ public static class ProfileLoop
         }
 
         torch.set_num_threads(threads);
+        // As a device worker does (DEEPPERCEPTION_MALLOC_DEFAULTS=1 keeps glibc's defaults for a side-by-side run).
+        output.WriteLine($"native heap kept between steps: {DeepPerception.ML.Runtime.NativeHeap.KeepFreedMemory()}");
         if (op == "kernel")
         {
             return KernelShapes(batch, count, output);
@@ -51,6 +60,16 @@ public static class ProfileLoop
         if (op == "linear")
         {
             return LinearShapes(batch, count, output);
+        }
+
+        if (op == "preprocess")
+        {
+            return Preprocess(count, output);
+        }
+
+        if (op == "ground")
+        {
+            return Ground(modelDir ?? throw new ArgumentException("ground needs --model DIR (a Hugging Face checkpoint folder)."), batch, count, newTokens, output);
         }
 
         var options = new EngineBenchmarkOptions { Preset = preset };
@@ -75,6 +94,70 @@ public static class ProfileLoop
                 _ => throw new ArgumentException($"Unknown loop operation '{op}' (prefill, decode, recompute, train, linear, kernel)."),
             };
             output.WriteLine(line);
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// Times what the serving path does to each request's image before the model sees it: PNG decoding with the hardened
+    /// decoder and the Qwen2-VL processor, on the serving benchmark's KVG-Synth test images (224–320 px).
+    /// </summary>
+    private static int Preprocess(int count, TextWriter output)
+    {
+        var world = DeepPerception.Data.Synth.SynthWorld.Create(0);
+        var split = DeepPerception.Data.Synth.SynthSplits.Build(world, 1, 24, seed: 99,
+            new DeepPerception.Data.Synth.SynthOptions { MinCanvas = 224, MaxCanvas = 320, MaxEntities = 4 });
+        var pngs = split.Test.Select(s => s.Image.EncodePng()).ToArray();
+        var decoder = new DeepPerception.ML.Preprocessing.Images.SafeImageDecoder();
+        var processor = new DeepPerception.ML.Preprocessing.Images.Qwen2VLImageProcessor(
+            new DeepPerception.ML.Preprocessing.Images.Qwen2VLImageProcessorOptions { MaxPixels = 224 * 224 /* the serving benchmark's ServingMaxPixels */ });
+        output.WriteLine($"{pngs.Length} PNG images, mean {pngs.Average(p => p.Length) / 1024:F0} KiB");
+        for (var round = 0; round < count; round++)
+        {
+            double decodeMs = 0, processMs = 0;
+            foreach (var png in pngs)
+            {
+                var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                var image = decoder.Decode(png);
+                var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                processor.Process(image);
+                decodeMs += System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
+                processMs += System.Diagnostics.Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
+            }
+
+            output.WriteLine($"decode {decodeMs / pngs.Length:F2} ms, process {processMs / pngs.Length:F2} ms per image");
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// Times <see cref="DeepPerception.ML.Kvg.KvgModel.Ground"/> as the serving path calls it (images preprocessed before
+    /// the batch) on batches of <paramref name="batch"/> serving-benchmark images, split into prefill and decode.
+    /// </summary>
+    private static int Ground(string modelDir, int batch, int count, int newTokens, TextWriter output)
+    {
+        var world = DeepPerception.Data.Synth.SynthWorld.Create(0);
+        var split = DeepPerception.Data.Synth.SynthSplits.Build(world, 1, 24, seed: 99,
+            new DeepPerception.Data.Synth.SynthOptions { MinCanvas = 224, MaxCanvas = 320, MaxEntities = 4 });
+        using var model = DeepPerception.ML.Kvg.KvgModel.Load(modelDir, maxPixels: 224 * 224) /* the serving benchmark's ServingMaxPixels */;
+        var decoder = new DeepPerception.ML.Preprocessing.Images.SafeImageDecoder();
+        var requests = split.Test.Select(s =>
+        {
+            var image = decoder.Decode(s.Image.EncodePng());
+            return new DeepPerception.ML.Kvg.GroundRequest(image, s.Target.Label, null, model.Processor.Process(image));
+        }).ToArray();
+        var options = new DeepPerception.ML.Kvg.GroundOptions { MaxNewTokens = newTokens };
+        output.WriteLine($"ground, batch {batch}, {newTokens} new tokens at most");
+        for (var round = 0; round < count; round++)
+        {
+            var chosen = Enumerable.Range(0, batch).Select(i => requests[((round * batch) + i) % requests.Length]).ToList();
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var results = model.Ground(chosen, options);
+            var total = sw.Elapsed.TotalMilliseconds;
+            output.WriteLine($"total {total:F1} ms: tensors {results[0].PreprocessTime.TotalMilliseconds:F1} ms, prefill {results[0].PrefillTime.TotalMilliseconds:F1} ms, decode {results[0].DecodeTime.TotalMilliseconds:F1} ms, " +
+                $"{results.Average(r => r.GeneratedTokens):F1} tokens, {results.Average(r => r.PromptTokens):F0} prompt tokens");
         }
 
         return 0;

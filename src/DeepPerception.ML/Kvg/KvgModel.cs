@@ -3,6 +3,7 @@ using DeepPerception.Kvg;
 using DeepPerception.ML.Preprocessing.Images;
 using DeepPerception.ML.Preprocessing.Text;
 using DeepPerception.ML.Qwen2VL;
+using DeepPerception.ML.Runtime;
 using DeepPerception.ML.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -178,7 +179,7 @@ public sealed class KvgModel : IDisposable
         var prompts = requests.Select((r, i) =>
         {
             var p = processed[i];
-            var pixels = torch.tensor(p.PixelValues, [p.Rows, p.RowLength], device: Model.Device);
+            var pixels = HostTensors.FromFloats(p.PixelValues, [p.Rows, p.RowLength], Model.Device);
             return new PromptInput(PromptIds(AsQuestion(r.Question), p.TokenCount, options.Prompt), pixels, [new ImageGrid(p.GridT, p.GridH, p.GridW)]);
         }).ToList();
         var preprocess = sw.Elapsed;

@@ -22,6 +22,7 @@ public sealed class DeviceWorker : IDisposable
     {
         Device = device;
         Threads = threads;
+        NativeHeap.KeepFreedMemory();
         _thread = new Thread(Loop) { IsBackground = true, Name = $"{name}:{device}" };
         _thread.Start();
     }

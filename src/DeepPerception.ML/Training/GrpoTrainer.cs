@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DeepPerception.ML.Qwen2VL;
+using DeepPerception.ML.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -236,7 +237,7 @@ public sealed class GrpoTrainer(
         using var scope = NewDisposeScope();
         var g = options.Generations;
         var pixels = prompt.PixelValues is null ? null
-            : torch.tensor(prompt.PixelValues, [prompt.PixelValues.Length / policy.Config.Vision.PatchInputSize, policy.Config.Vision.PatchInputSize], device: policy.Device);
+            : HostTensors.FromFloats(prompt.PixelValues, [prompt.PixelValues.Length / policy.Config.Vision.PatchInputSize, policy.Config.Vision.PatchInputSize], policy.Device);
         policy.eval();
         var result = Generation.Generate(policy, new GenerationRequest
         {

@@ -1,6 +1,7 @@
 using DeepPerception.Kvg;
 using DeepPerception.ML.Kvg;
 using DeepPerception.ML.Qwen2VL;
+using DeepPerception.ML.Runtime;
 using static TorchSharp.torch;
 
 namespace DeepPerception.ML.Training;
@@ -121,7 +122,7 @@ public static class RlDifficultyFilter
             cancellationToken.ThrowIfCancellationRequested();
             var prompt = prompts[i];
             using var scope = NewDisposeScope();
-            var pixels = prompt.PixelValues is null ? null : tensor(prompt.PixelValues, [prompt.PixelValues.Length / patch, patch]);
+            var pixels = prompt.PixelValues is null ? null : HostTensors.FromFloats(prompt.PixelValues, [prompt.PixelValues.Length / patch, patch]);
             var result = Generation.Generate(model, new GenerationRequest
             {
                 Prompts = Enumerable.Range(0, options.Generations).Select(_ => new PromptInput(prompt.PromptIds, pixels, prompt.Grids)).ToList(),

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DeepPerception.ML.Qwen2VL;
+using DeepPerception.ML.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -130,8 +131,7 @@ public static class TrainingCommon
         Tensor? pixels = null;
         if (pixelRows.Count > 0)
         {
-            var all = pixelRows.SelectMany(p => p).ToArray();
-            pixels = torch.tensor(all, [all.Length / patchInputSize, patchInputSize], device: device);
+            pixels = HostTensors.ConcatRows(pixelRows, patchInputSize, device);
         }
 
         var anyPadding = mask.Any(m => m == 0);

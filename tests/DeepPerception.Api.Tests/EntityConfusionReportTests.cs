@@ -106,6 +106,35 @@ public sealed class EntityConfusionReportTests
         Assert.Contains("sideways", ex.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => EntityConfusionMatrix.Build("bird", [], 0));
     }
+
+    [Fact]
+    public void Entities_named_like_the_special_rows_and_columns_keep_their_own_row_and_column()
+    {
+        var report = Build(
+        [
+            Item("n1", "flower", "none", "target", "none"),
+            Item("n2", "flower", "none", "other_entity", "other"),
+            Item("o1", "flower", "other", "none", "none"),
+            Item("o2", "flower", "other", "other", "other"),
+            Item("f1", "flower", "other entities", "other_entity", "none"),
+            Item("f2", "flower", "Zinnia", "target", "Zinnia"),
+        ], maxEntities: 3);
+
+        var m = Assert.Single(report.Confusion.Entities!);
+        Assert.Equal(m.Columns.Count, m.Columns.Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(m.Rows.Count, m.Rows.Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(["none", "other", "other entities", "other entities (folded)"], m.Rows);
+        Assert.Equal(["none", "other", "other entities", "other entities (folded)", "other (unattributed)", "none (no object)"], m.Columns);
+        int Cell(string row, string column) => m.Counts[m.Rows.ToList().IndexOf(row)][m.Columns.ToList().IndexOf(column)];
+        Assert.Equal(1, Cell("none", "none"));                          // correct
+        Assert.Equal(1, Cell("none", "other"));                         // the box landed on the entity "other"
+        Assert.Equal(1, Cell("other", "none (no object)"));             // no box
+        Assert.Equal(1, Cell("other", "other (unattributed)"));         // a wrong box on no known entity
+        Assert.Equal(1, Cell("other entities", "none"));                // the box landed on the entity "none"
+        Assert.Equal(1, Cell("other entities (folded)", "other entities (folded)")); // Zinnia, folded, correct
+        Assert.Equal(6, m.Items);
+        Assert.Equal(2, m.Correct);
+    }
 }
 
 /// <summary>Where a platform dataset's evaluation items get every object of their image from.</summary>

@@ -16,6 +16,8 @@ public readonly record struct ConfusionItem(string Entity, string Kind, string M
 /// At most <c>maxEntities</c> entities (the most confused first) are shown; the others are folded into
 /// <see cref="FoldedLabel"/>. A correct item always counts on the diagonal (the bucket's own cell for a folded entity);
 /// a confusion between two folded entities counts as <see cref="KvgEntityMatcher.Other"/>, so the diagonal is the correct count.
+/// When an entity of the domain bears one of these three labels, the special row or column is qualified ("none (no object)",
+/// "other (unattributed)", "other entities (folded)") so that every row and column label is unique.
 /// </summary>
 public static class EntityConfusionMatrix
 {
@@ -61,12 +63,18 @@ public static class EntityConfusionMatrix
             }
         }
 
+        // The folded row and the other / none columns are named so that no entity of the domain shares their label
+        // (an entity may well be called "none"); the counts are positional either way.
+        var names = errors.Keys.ToHashSet(StringComparer.Ordinal);
+        var foldedLabel = Reserved(FoldedLabel, "folded", names);
+        var otherLabel = Reserved(KvgEntityMatcher.Other, "unattributed", names);
+        var noneLabel = Reserved(KvgEntityMatcher.None, "no object", names);
         var shown = errors.Keys
             .OrderByDescending(e => errors[e]).ThenByDescending(e => totals.GetValueOrDefault(e)).ThenBy(e => e, StringComparer.Ordinal)
             .Take(maxEntities).Order(StringComparer.Ordinal).ToList();
         var folded = errors.Count - shown.Count;
-        var rows = folded > 0 ? [.. shown, FoldedLabel] : shown;
-        var columns = rows.Concat([KvgEntityMatcher.Other, KvgEntityMatcher.None]).ToList();
+        var rows = folded > 0 ? [.. shown, foldedLabel] : shown;
+        var columns = rows.Concat([otherLabel, noneLabel]).ToList();
         var rowIndex = rows.Select((r, n) => (r, n)).ToDictionary(x => x.r, x => x.n, StringComparer.Ordinal);
         var counts = rows.Select(_ => new int[columns.Count]).ToArray();
         var otherColumn = rows.Count;
@@ -74,12 +82,12 @@ public static class EntityConfusionMatrix
         var isShown = shown.ToHashSet(StringComparer.Ordinal);
         foreach (var i in items)
         {
-            var r = isShown.Contains(i.Entity) ? rowIndex[i.Entity] : rowIndex[FoldedLabel];
+            var r = isShown.Contains(i.Entity) ? rowIndex[i.Entity] : rowIndex[foldedLabel];
             var c = i.Kind switch
             {
                 TargetKind => r,
                 OtherEntityKind when isShown.Contains(i.Matched) => rowIndex[i.Matched],
-                OtherEntityKind when isShown.Contains(i.Entity) => rowIndex[FoldedLabel],
+                OtherEntityKind when isShown.Contains(i.Entity) => rowIndex[foldedLabel],
                 KvgEntityMatcher.None => noneColumn,
                 _ => otherColumn,
             };
@@ -88,5 +96,25 @@ public static class EntityConfusionMatrix
 
         return new EntityConfusionDto(domain, rows, columns, counts.Select(r => (IReadOnlyList<int>)r).ToArray(), items.Count,
             items.Count(i => i.Kind == TargetKind), folded, items.Count > 0 && items.All(i => i.ObjectsKnown));
+    }
+
+    /// <summary>
+    /// <paramref name="label"/>, or "<paramref name="label"/> (<paramref name="qualifier"/>)" (then numbered) when an
+    /// entity of the domain already has that name.
+    /// </summary>
+    private static string Reserved(string label, string qualifier, HashSet<string> entities)
+    {
+        if (!entities.Contains(label))
+        {
+            return label;
+        }
+
+        var candidate = $"{label} ({qualifier})";
+        for (var n = 2; entities.Contains(candidate); n++)
+        {
+            candidate = $"{label} ({qualifier} {n})";
+        }
+
+        return candidate;
     }
 }

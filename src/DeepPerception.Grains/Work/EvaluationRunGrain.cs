@@ -7,7 +7,6 @@ using DeepPerception.Abstractions.Tenancy;
 using DeepPerception.Abstractions.Work;
 using DeepPerception.Grains.Hosting;
 using Microsoft.Extensions.Logging;
-using Orleans.Runtime.Placement;
 
 namespace DeepPerception.Grains.Work;
 
@@ -115,14 +114,9 @@ internal sealed partial class EvaluationRunGrain(
 
     async Task<DispatchResult> IScheduledWorkGrain.DispatchAsync(string siloId)
     {
-        if (!Life.Submitted || Life.IsTerminal)
+        if (WorkerAttempts.Settled(Life, "Run") is { } settled)
         {
-            return new DispatchResult(false, Life.Attempt, null, Drop: true, $"Run is {Life.State}.");
-        }
-
-        if (Life.State == WorkState.Running)
-        {
-            return new DispatchResult(true, Life.Attempt, Life.SiloId, false, null);
+            return settled;
         }
 
         var (tenantId, runId) = PlatformKeys.Split(Key);
@@ -130,26 +124,14 @@ internal sealed partial class EvaluationRunGrain(
         var s = state.State;
         var spec = new EvaluationSpec(Key, tenantId, s.ModelCheckpointKey!, s.Request!.Harness,
             $"{tenantId}/evaluations/{runId}/attempt-{attempt}");
-        WorkerPlacement placement;
-        try
+        var (placement, failure) = await WorkerAttempts.StartAsync(GrainFactory, Key, attempt, siloId, Life, time,
+            worker => worker.StartEvaluationAsync(new EvaluationWorkOrder(attempt, spec)), state.WriteStateAsync);
+        if (failure is not null)
         {
-            RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(siloId));
-            placement = await GrainFactory.GetGrain<IGpuWorkerGrain>($"{Key}/attempt-{attempt}")
-                .StartEvaluationAsync(new EvaluationWorkOrder(attempt, spec));
-        }
-        catch (Exception ex)
-        {
-            Life.AbortAttempt(attempt, ex.Message, time.GetUtcNow());
-            await state.WriteStateAsync();
-            return new DispatchResult(false, attempt, null, false, ex.Message);
-        }
-        finally
-        {
-            RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+            return failure;
         }
 
-        Life.SiloId = placement.SiloId;
-        Life.Touch($"Evaluating (attempt {attempt}) on GPU silo {placement.SiloName}.", time.GetUtcNow());
+        Life.Touch($"Evaluating (attempt {attempt}) on GPU silo {placement!.SiloName}.", time.GetUtcNow());
         await state.WriteStateAsync();
         return new DispatchResult(true, attempt, placement.SiloId, false, null);
     }
@@ -209,26 +191,11 @@ internal sealed partial class EvaluationRunGrain(
     private async Task SettleBudgetAsync()
     {
         var s = state.State;
-        var refund = Math.Max(0, s.Charged - s.Used);
-        if (refund > 0)
-        {
-            await GrainFactory.GetGrain<ITenantGrain>(PlatformKeys.Split(Key).TenantId).RefundGpuSecondsAsync(Key, refund);
-            s.Charged -= refund;
-        }
+        s.Charged -= await WorkerAttempts.RefundUnusedAsync(GrainFactory, Key, Key, s.Charged, s.Used);
     }
 
-    private async Task CancelWorkerAsync(int attempt)
-    {
-        try
-        {
-            await GrainFactory.GetGrain<IGpuWorkerGrain>($"{Key}/attempt-{attempt}").CancelAsync("run left this attempt")
-                .WaitAsync(TimeSpan.FromSeconds(10));
-        }
-        catch (Exception ex)
-        {
-            LogCancelFailed(ex, Key, attempt);
-        }
-    }
+    private Task CancelWorkerAsync(int attempt) =>
+        WorkerAttempts.CancelAsync(GrainFactory, Key, attempt, "run left this attempt", ex => LogCancelFailed(ex, Key, attempt));
 
     private async Task<EvaluationRunStatus> StatusAsync()
     {

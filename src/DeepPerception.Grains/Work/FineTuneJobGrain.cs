@@ -8,7 +8,6 @@ using DeepPerception.Abstractions.Tenancy;
 using DeepPerception.Abstractions.Work;
 using DeepPerception.Grains.Hosting;
 using Microsoft.Extensions.Logging;
-using Orleans.Runtime.Placement;
 using Orleans.Utilities;
 
 namespace DeepPerception.Grains.Work;
@@ -196,41 +195,25 @@ internal sealed partial class FineTuneJobGrain(
 
     async Task<DispatchResult> IScheduledWorkGrain.DispatchAsync(string siloId)
     {
-        if (!Life.Submitted || Life.IsTerminal)
+        if (WorkerAttempts.Settled(Life, "Job") is { } settled)
         {
-            return new DispatchResult(false, Life.Attempt, null, Drop: true, $"Job is {Life.State}.");
-        }
-
-        if (Life.State == WorkState.Running)
-        {
-            return new DispatchResult(true, Life.Attempt, Life.SiloId, false, null);
+            return settled;
         }
 
         var (tenantId, jobId) = PlatformKeys.Split(Key);
         var attempt = Life.BeginAttempt(siloId, time.GetUtcNow());
         var spec = state.State.Spec! with { CheckpointPrefix = $"{tenantId}/jobs/{jobId}/attempt-{attempt}/checkpoints" };
         var order = new FineTuneWorkOrder(attempt, spec, Life.LastCheckpointKey);
-        WorkerPlacement placement;
-        try
+        var (placement, failure) = await WorkerAttempts.StartAsync(GrainFactory, Key, attempt, siloId, Life, time,
+            worker => worker.StartFineTuneAsync(order), state.WriteStateAsync);
+        if (failure is not null)
         {
-            RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(siloId));
-            placement = await GrainFactory.GetGrain<IGpuWorkerGrain>($"{Key}/attempt-{attempt}").StartFineTuneAsync(order);
-        }
-        catch (Exception ex)
-        {
-            Life.AbortAttempt(attempt, ex.Message, time.GetUtcNow());
-            await state.WriteStateAsync();
-            return new DispatchResult(false, attempt, null, false, ex.Message);
-        }
-        finally
-        {
-            RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+            return failure;
         }
 
-        Life.SiloId = placement.SiloId;
         var method = state.State.Request!.Recipe.Method.ToString().ToUpperInvariant();
         var resume = order.ResumeFromCheckpointKey is null ? string.Empty : $", resuming from '{order.ResumeFromCheckpointKey}'";
-        Life.Touch($"Running {method} attempt {attempt} on GPU silo {placement.SiloName}{resume}.", time.GetUtcNow());
+        Life.Touch($"Running {method} attempt {attempt} on GPU silo {placement!.SiloName}{resume}.", time.GetUtcNow());
         await state.WriteStateAsync();
         await NotifyStatusAsync();
         return new DispatchResult(true, attempt, placement.SiloId, false, null);
@@ -340,27 +323,11 @@ internal sealed partial class FineTuneJobGrain(
             return;
         }
 
-        var refund = Math.Max(0, s.Charged - s.Used);
-        if (refund > 0)
-        {
-            await GrainFactory.GetGrain<ITenantGrain>(PlatformKeys.Split(Key).TenantId).RefundGpuSecondsAsync(s.ChargeId, refund);
-        }
-
-        s.Charged -= refund;
+        s.Charged -= await WorkerAttempts.RefundUnusedAsync(GrainFactory, Key, s.ChargeId, s.Charged, s.Used);
     }
 
-    private async Task CancelWorkerAsync(int attempt)
-    {
-        try
-        {
-            await GrainFactory.GetGrain<IGpuWorkerGrain>($"{Key}/attempt-{attempt}").CancelAsync("job left this attempt")
-                .WaitAsync(TimeSpan.FromSeconds(10));
-        }
-        catch (Exception ex)
-        {
-            LogCancelFailed(ex, Key, attempt);
-        }
-    }
+    private Task CancelWorkerAsync(int attempt) =>
+        WorkerAttempts.CancelAsync(GrainFactory, Key, attempt, "job left this attempt", ex => LogCancelFailed(ex, Key, attempt));
 
     private async Task NotifyStatusAsync()
     {

@@ -107,6 +107,9 @@ public sealed record ExperimentOptions
     /// <summary>Most GRPO prompts (the first ones) the reward probe samples.</summary>
     public int GrpoRewardProbePrompts { get; init; } = 32;
 
+    /// <summary>Where the CoT targets put the box (<see cref="CotLayout.BoxInAnalysis"/> by default).</summary>
+    public CotLayout CotLayout { get; init; } = CotLayout.BoxInAnalysis;
+
     /// <summary>Use the continuous IoU reward (IoU itself) instead of the paper's thresholded one.</summary>
     public bool ContinuousIouReward { get; init; }
 

@@ -101,7 +101,7 @@ public static class KvgSynthExperiment
             {
                 var s = split.Train[i];
                 direct.Add(GroundingExample(s, s.Query, SynthTargets.Direct(s), KvgPromptStyle.None));
-                var rationale = SynthTargets.Cot(s);
+                var rationale = SynthTargets.Cot(s, o.CotLayout);
                 if (RationaleFilter.Keep(rationale, s.TargetGridBox))
                 {
                     cot.Add(GroundingExample(s, s.Query, rationale, KvgPromptStyle.R1));
@@ -181,7 +181,7 @@ public static class KvgSynthExperiment
             {
                 var s = split.Train[i];
                 texts.Add(s.Query);
-                texts.Add(SynthTargets.Cot(s));
+                texts.Add(SynthTargets.Cot(s, o.CotLayout));
             }
 
             for (var i = 0; i < Math.Min(o.ShapeSamples, 200); i++)
@@ -197,7 +197,7 @@ public static class KvgSynthExperiment
             _tokenizer = QwenTokenizer.FromDirectory(_tokenizerDir);
             _processor = new Qwen2VLImageProcessor(new Qwen2VLImageProcessorOptions { MaxPixels = o.MaxPixels });
             var sample = split.Train[0];
-            log($"tokenizer: {bpe.VocabSize} tokens ({bpe.Merges.Count} merges); a CoT target is {_tokenizer.Encode(SynthTargets.Cot(sample)).Count} tokens, " +
+            log($"tokenizer: {bpe.VocabSize} tokens ({bpe.Merges.Count} merges); a CoT target is {_tokenizer.Encode(SynthTargets.Cot(sample, o.CotLayout)).Count} tokens, " +
                 $"a direct target {_tokenizer.Encode(SynthTargets.Direct(sample)).Count}, an image {_processor.Process(ToRgb(sample.Image)).TokenCount}");
 
             int Id(string token) => _tokenizer.TokenToId(token) ?? throw new InvalidOperationException($"The trained tokenizer lacks {token}.");

@@ -40,6 +40,28 @@ public sealed class TargetsTests
     }
 
     [Fact]
+    public void LocateLast_Cot_WritesTheBoxOnlyInTheAnswer_RightAfterNamingThePlace()
+    {
+        foreach (var s in TestData.Samples(120))
+        {
+            var cot = SynthTargets.Cot(s, CotLayout.LocateLast);
+            Assert.True(KvgRewards.HasThinkAnswerFormat(cot), cot);
+            Assert.EndsWith(SynthTargets.AnswerBlock(s), cot);
+            var think = Regex.Match(cot, "<think>(.*)</think>").Groups[1].Value;
+            Assert.DoesNotContain(s.Answer, think);
+            Assert.True(SynthTargets.CountWords(think) <= SynthTargets.MaxThinkWords, $"{SynthTargets.CountWords(think)} words: {think}");
+            Assert.StartsWith(s.Target.Label + " has ", think);
+            Assert.EndsWith($"{SynthTargets.Subject(s, s.Target)} has {SynthText.JoinAnd(SynthTargets.DistinguishingKinds(s).Select(k => SynthText.Phrase(s.Target.Entity!, k)).ToList())}. So it is {s.Target.Label}.", think);
+            Assert.Equal(1.0, RationaleFilter.AnswerIoU(cot, s.TargetGridBox), 6);
+
+            // Every sentence of the default layout, less the box, is there (the shorter think may fit one more comparison).
+            var boxInAnalysis = Regex.Match(SynthTargets.Cot(s), "<think>(.*)</think>").Groups[1].Value;
+            var sentences = think.Split(". ").ToHashSet(StringComparer.Ordinal);
+            Assert.All(boxInAnalysis.Replace(" " + s.Answer, string.Empty, StringComparison.Ordinal).Split(". "), sentence => Assert.Contains(sentence, sentences));
+        }
+    }
+
+    [Fact]
     public void DistinguishingKinds_SingleTheTargetOut()
     {
         foreach (var s in TestData.Samples(80))

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DeepPerception.Cli.Infrastructure;
+using DeepPerception.Data.Synth;
 using DeepPerception.Experiments;
 
 namespace DeepPerception.Cli.Commands;
@@ -33,6 +34,7 @@ public sealed class ExperimentCommand : ICliCommand
         new("grpo-prompts", "N", "GRPO prompts per optimizer step"),
         new("rl-candidates", "N", "train samples screened by the RL filter"),
         new("grpo-temperature", "X", "sampling temperature of the RL filter, GRPO rollouts and the reward probe"),
+        new("cot-layout", "box-in-analysis|locate-last", "where CoT targets put the box: in the visual analysis (copied by the answer) or only in the answer, after the comparisons"),
     ];
 
     /// <inheritdoc />
@@ -61,6 +63,9 @@ public sealed class ExperimentCommand : ICliCommand
             GrpoPromptsPerStep = args.Int("grpo-prompts", options.GrpoPromptsPerStep, 1),
             RlCandidates = args.Int("rl-candidates", options.RlCandidates, 1),
             GrpoTemperature = args.PositiveDouble("grpo-temperature", options.GrpoTemperature),
+            CotLayout = args.Has("cot-layout")
+                ? args.Choice("cot-layout", "box-in-analysis", "box-in-analysis", "locate-last") == "locate-last" ? CotLayout.LocateLast : CotLayout.BoxInAnalysis
+                : options.CotLayout,
         };
         options.Validate();
 

@@ -3,6 +3,22 @@ using DeepPerception.Kvg;
 
 namespace DeepPerception.Data.Synth;
 
+/// <summary>Where a templated rationale puts the target's box.</summary>
+public enum CotLayout
+{
+    /// <summary>
+    /// The visual analysis names the target's place with its box ("The second from the left (x1,y1),(x2,y2) has …"), the
+    /// comparisons follow, and the answer repeats the box: the answer copies a box written earlier.
+    /// </summary>
+    BoxInAnalysis,
+
+    /// <summary>
+    /// The comparisons come first and the analysis ends on the target's place without a box ("… The second from the
+    /// left has …. So it is NAME."); the box is written once, in the answer right after it.
+    /// </summary>
+    LocateLast,
+}
+
 /// <summary>
 /// Training targets for a sample: the direct (answer-only) target for plain SFT and short templated CoT rationales
 /// following the paper's four phases (planning → visual analysis with boxes → comparison with the same-type objects in
@@ -32,15 +48,15 @@ public static class SynthTargets
     }
 
     /// <summary>The full CoT target: a <c>&lt;think&gt;</c> block, a newline and the answer block.</summary>
-    public static string Cot(SynthSample sample) => Think(sample) + "\n" + AnswerBlock(sample);
+    public static string Cot(SynthSample sample, CotLayout layout = CotLayout.BoxInAnalysis) => Think(sample, layout) + "\n" + AnswerBlock(sample);
 
     /// <summary>The <c>&lt;think&gt;…&lt;/think&gt;</c> block (at most <see cref="MaxThinkWords"/> words inside).</summary>
-    public static string Think(SynthSample sample)
+    public static string Think(SynthSample sample, CotLayout layout = CotLayout.BoxInAnalysis)
     {
         ArgumentNullException.ThrowIfNull(sample);
         for (var comparisons = 2; comparisons >= 0; comparisons--)
         {
-            var text = sample.Target.Entity is not null ? EntityThink(sample, comparisons) : ShapeThink(sample, comparisons);
+            var text = sample.Target.Entity is not null ? EntityThink(sample, comparisons, layout) : ShapeThink(sample, comparisons, layout);
             if (CountWords(text) <= MaxThinkWords || comparisons == 0)
             {
                 return $"<think>{text}</think>";
@@ -116,7 +132,7 @@ public static class SynthTargets
         }
     }
 
-    private static string EntityThink(SynthSample sample, int comparisons)
+    private static string EntityThink(SynthSample sample, int comparisons, CotLayout layout)
     {
         var target = sample.Target.Entity!;
         var kinds = DistinguishingKinds(sample);
@@ -125,8 +141,15 @@ public static class SynthTargets
         {
             $"{target.Name} has {phrases}.",
             string.Create(CultureInfo.InvariantCulture, $"The image shows {sample.Objects.Count} {target.Domain.PluralNoun}."),
-            $"{Subject(sample, sample.Target)} {sample.Answer} has {phrases}.",
         };
+        var located = layout == CotLayout.LocateLast
+            ? $"{Subject(sample, sample.Target)} has {phrases}."
+            : $"{Subject(sample, sample.Target)} {sample.Answer} has {phrases}.";
+        if (layout == CotLayout.BoxInAnalysis)
+        {
+            parts.Add(located);
+        }
+
         var others = sample.Objects.Where(o => o != sample.Target && o.Entity is not null)
             .OrderBy(o => o.Entity!.Family == target.Family ? 0 : 1)
             .ThenBy(o => o.Entity!.Attributes.DifferingFrom(target.Attributes).Count)
@@ -138,22 +161,39 @@ public static class SynthTargets
             parts.Add($"{Subject(sample, o)} has {SynthText.Phrase(o.Entity!, kind)}.");
         }
 
+        if (layout == CotLayout.LocateLast)
+        {
+            parts.Add(located);
+        }
+
         parts.Add($"So it is {target.Name}.");
         return string.Join(" ", parts);
     }
 
-    private static string ShapeThink(SynthSample sample, int comparisons)
+    private static string ShapeThink(SynthSample sample, int comparisons, CotLayout layout)
     {
         var target = sample.Target.Shape ?? throw new ArgumentException("The sample's target has neither an entity nor shape attributes.", nameof(sample));
         var parts = new List<string>
         {
             $"I need {sample.Target.Label}.",
             string.Create(CultureInfo.InvariantCulture, $"The image shows {sample.Objects.Count} shapes."),
-            $"{Subject(sample, sample.Target)} {sample.Answer} is {target.FullDescription}.",
         };
+        var located = layout == CotLayout.LocateLast
+            ? $"{Subject(sample, sample.Target)} is {target.FullDescription}."
+            : $"{Subject(sample, sample.Target)} {sample.Answer} is {target.FullDescription}.";
+        if (layout == CotLayout.BoxInAnalysis)
+        {
+            parts.Add(located);
+        }
+
         foreach (var o in sample.Objects.Where(o => o != sample.Target && o.Shape is not null).Take(comparisons))
         {
             parts.Add($"{Subject(sample, o)} is {o.Shape!.FullDescription}.");
+        }
+
+        if (layout == CotLayout.LocateLast)
+        {
+            parts.Add(located);
         }
 
         parts.Add("So that is the one.");

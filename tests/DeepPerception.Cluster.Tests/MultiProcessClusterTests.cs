@@ -11,6 +11,7 @@ using DeepPerception.Data.Synth;
 using DeepPerception.Grains.Gpu;
 using DeepPerception.Storage;
 using DeepPerception.Storage.AzureBlob;
+using DeepPerception.Tests.Shared;
 using TorchSharp;
 using Xunit.Abstractions;
 
@@ -30,7 +31,7 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output) : IDispos
     public async Task A_job_whose_gpu_silo_process_is_killed_finishes_on_the_other_gpu_silo_with_the_same_final_weights()
     {
         torch.set_num_threads(1);
-        await using var azurite = await Azurite.StartAsync();
+        await using var azurite = await AzuriteEmulator.StartNewAsync();
         var control = StartHost("control", "control", azurite, new Dictionary<string, string> { ["DeepPerception:Dashboard"] = "true" });
         await control.WaitForHttpAsync("/health/live");
         var gpuA = StartHost("gpu-a", "gpu", azurite);
@@ -99,7 +100,7 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output) : IDispos
     [Fact]
     public async Task Grain_state_in_azure_blob_storage_survives_a_silo_restart_and_clustering_uses_the_azure_table()
     {
-        await using var azurite = await Azurite.StartAsync();
+        await using var azurite = await AzuriteEmulator.StartNewAsync();
         var first = StartHost("silo-1", "control", azurite, new Dictionary<string, string> { ["DeepPerception:Dashboard"] = "false" });
         await first.WaitForHttpAsync("/health/live");
         await using (var platform = await PlatformClient.ConnectAsync(azurite.ConnectionString, _clusterId))
@@ -170,7 +171,7 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output) : IDispos
         }
     }
 
-    private HostProcess StartHost(string name, string roles, Azurite azurite, IReadOnlyDictionary<string, string>? extra = null)
+    private HostProcess StartHost(string name, string roles, AzuriteEmulator azurite, IReadOnlyDictionary<string, string>? extra = null)
     {
         var process = HostProcess.Start(name, roles, _clusterId, azurite.ConnectionString, Path.Combine(_root, name), extra);
         _processes.Add(process);

@@ -1,5 +1,6 @@
 using Azure.Storage.Blobs;
 using DeepPerception.Storage.AzureBlob;
+using DeepPerception.Tests.Shared;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -9,12 +10,12 @@ namespace DeepPerception.Storage.Tests;
 /// The artifact-store contract on <see cref="AzureBlobArtifactStore"/> against the Azurite emulator, plus its
 /// block-commit guarantee and option validation.
 /// </summary>
-public sealed class AzureBlobArtifactStoreTests : ArtifactStoreContractTests, IClassFixture<AzuriteFixture>
+public sealed class AzureBlobArtifactStoreTests : ArtifactStoreContractTests, IClassFixture<AzuriteEmulator>
 {
-    private readonly AzuriteFixture _azurite;
+    private readonly AzuriteEmulator _azurite;
     private readonly AzureBlobArtifactStore _store;
 
-    public AzureBlobArtifactStoreTests(AzuriteFixture azurite)
+    public AzureBlobArtifactStoreTests(AzuriteEmulator azurite)
     {
         _azurite = azurite;
         _store = new AzureBlobArtifactStore(Options(azurite));
@@ -23,7 +24,7 @@ public sealed class AzureBlobArtifactStoreTests : ArtifactStoreContractTests, IC
     /// <inheritdoc />
     protected override IArtifactStore Store => _store;
 
-    private static AzureBlobArtifactStoreOptions Options(AzuriteFixture azurite) => new()
+    private static AzureBlobArtifactStoreOptions Options(AzuriteEmulator azurite) => new()
     {
         ConnectionString = azurite.ConnectionString,
         ContainerName = "contract",

@@ -2,6 +2,7 @@ using System.Text;
 using DeepPerception.Storage.AzureBlob;
 using DeepPerception.Storage.FileSystem;
 using DeepPerception.Storage.Resilience;
+using DeepPerception.Tests.Shared;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -225,7 +226,7 @@ public sealed class RetryingArtifactStoreTests : IDisposable
 }
 
 /// <summary>Azurite whose data survives a restart.</summary>
-public sealed class PersistentAzuriteFixture : AzuriteFixture
+public sealed class PersistentAzuriteFixture : AzuriteEmulator
 {
     /// <inheritdoc />
     protected override bool Persistent => true;

@@ -3,16 +3,18 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace DeepPerception.Storage.Tests;
+namespace DeepPerception.Tests.Shared;
 
 /// <summary>
 /// Starts the Azurite storage emulator from <c>tests/fixtures/npm/node_modules/.bin/azurite</c> on free loopback ports
-/// (in-memory, no telemetry) and kills it when the tests are done. A missing emulator fails the tests with a message
-/// saying how to install it; it is never skipped. <see cref="StopAsync"/> and <see cref="StartAsync"/> take the
-/// emulator down and bring it back on the same ports (a storage outage); with <see cref="Persistent"/> its data lives in
-/// a temporary folder and survives the restart.
+/// (blob, queue and table; in-memory, no telemetry) and kills it when the tests are done. A missing emulator fails the
+/// tests with a message saying how to install it; it is never skipped. <see cref="StopAsync"/> and
+/// <see cref="StartAsync"/> take the emulator down and bring it back on the same ports (a storage outage); with
+/// <see cref="Persistent"/> its data lives in a temporary folder and survives the restart. Used as an xUnit fixture
+/// (<see cref="IAsyncLifetime"/>) or started and disposed by a test (<see cref="StartNewAsync"/>). Shared by the test
+/// projects that need Azure storage (linked source: <c>tests/Shared</c>).
 /// </summary>
-public class AzuriteFixture : IAsyncLifetime
+public class AzuriteEmulator : IAsyncLifetime, IAsyncDisposable
 {
     /// <summary>Azurite's documented development account key (public, emulator only).</summary>
     private const string DevAccountKey =
@@ -22,7 +24,6 @@ public class AzuriteFixture : IAsyncLifetime
     private Process? _process;
     private string? _location;
     private int _queuePort;
-    private int _tablePort;
 
     /// <summary>Whether the data survives a restart (kept on disk instead of in memory).</summary>
     protected virtual bool Persistent => false;
@@ -30,17 +31,28 @@ public class AzuriteFixture : IAsyncLifetime
     /// <summary>The blob endpoint's port.</summary>
     public int BlobPort { get; private set; }
 
-    /// <summary>A connection string for the emulator's blob endpoint.</summary>
+    /// <summary>The table endpoint's port.</summary>
+    public int TablePort { get; private set; }
+
+    /// <summary>A connection string for the emulator's blob and table endpoints.</summary>
     public string ConnectionString =>
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevAccountKey};" +
-        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;";
+        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
+
+    /// <summary>Starts an in-memory emulator for one test; dispose it when done.</summary>
+    public static async Task<AzuriteEmulator> StartNewAsync()
+    {
+        var emulator = new AzuriteEmulator();
+        await emulator.InitializeAsync();
+        return emulator;
+    }
 
     /// <inheritdoc />
     public Task InitializeAsync()
     {
         BlobPort = FreePort();
         _queuePort = FreePort();
-        _tablePort = FreePort();
+        TablePort = FreePort();
         if (Persistent)
         {
             _location = Path.Combine(Path.GetTempPath(), "dp-azurite-" + Guid.NewGuid().ToString("N"));
@@ -50,7 +62,7 @@ public class AzuriteFixture : IAsyncLifetime
         return StartAsync();
     }
 
-    /// <summary>Starts the emulator on this fixture's ports and waits until its blob endpoint accepts connections.</summary>
+    /// <summary>Starts the emulator on this instance's ports and waits until its blob and table endpoints accept connections.</summary>
     public async Task StartAsync()
     {
         if (_process is { HasExited: false })
@@ -73,7 +85,7 @@ public class AzuriteFixture : IAsyncLifetime
             "--disableTelemetry", "--silent",
             "--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(),
             "--queueHost", "127.0.0.1", "--queuePort", _queuePort.ToString(),
-            "--tableHost", "127.0.0.1", "--tablePort", _tablePort.ToString(),
+            "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(),
         ]);
         foreach (var argument in arguments)
         {
@@ -92,17 +104,18 @@ public class AzuriteFixture : IAsyncLifetime
             if (_process.HasExited)
             {
                 throw new InvalidOperationException(
-                    $"Azurite exited with code {_process.ExitCode} before listening on port {BlobPort}: {Output()}");
+                    $"Azurite exited with code {_process.ExitCode} before listening on ports {BlobPort}/{TablePort}: {Output()}");
             }
 
-            if (await CanConnectAsync(BlobPort))
+            if (await CanConnectAsync(BlobPort) && await CanConnectAsync(TablePort))
             {
                 return;
             }
 
+            // A guard against hanging forever, not a timing assertion: Azurite listens within seconds.
             if (DateTime.UtcNow > deadline)
             {
-                throw new InvalidOperationException($"Azurite did not listen on port {BlobPort} within 90 s: {Output()}");
+                throw new InvalidOperationException($"Azurite did not listen on ports {BlobPort}/{TablePort} within 90 s: {Output()}");
             }
 
             await Task.Delay(100);
@@ -142,6 +155,9 @@ public class AzuriteFixture : IAsyncLifetime
     }
 
     /// <inheritdoc />
+    async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
+
+    /// <inheritdoc />
     public async Task DisposeAsync()
     {
         await StopAsync();
@@ -171,7 +187,7 @@ public class AzuriteFixture : IAsyncLifetime
         {
             throw new InvalidOperationException(
                 $"The Azurite storage emulator is missing ({path}). Install it with `npm ci` in tests/fixtures/npm " +
-                "(tools/test.sh does this); the Azure Blob artifact-store tests cannot run without it.");
+                "(tools/test.sh does this); the tests that need Azure storage cannot run without it.");
         }
 
         return path;

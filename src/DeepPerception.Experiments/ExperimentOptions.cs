@@ -22,7 +22,7 @@ public sealed record StageOptions(int Epochs, double LearningRate, int BatchSize
 /// <summary>
 /// Settings of <see cref="KvgSynthExperiment"/>: data sizes, the model shape, each stage's schedule, GRPO and the
 /// evaluation. <see cref="Quick"/> is sized for tests, <see cref="Medium"/> for a run of about half an hour and
-/// <see cref="Full"/> for about 70 minutes on one thread of the two-core machine (within the 90-minute budget).
+/// <see cref="Full"/> for about an hour on one thread of the two-core machine (within the 90-minute budget).
 /// </summary>
 public sealed record ExperimentOptions
 {
@@ -188,8 +188,8 @@ public sealed record ExperimentOptions
     public static ExperimentOptions Medium(string outputDirectory) => new() { OutputDirectory = outputDirectory };
 
     /// <summary>
-    /// About 70 minutes on one thread of the two-core machine: all four layouts, up to 4 entities, a larger model and
-    /// more data. GRPO uses the continuous IoU reward at temperature 0.7 as the quick preset does: with the paper's 0.8
+    /// About an hour on one thread of the two-core machine (54 minutes measured while sharing it): all four layouts, up to
+    /// 4 entities, a larger model and more data. GRPO uses the continuous IoU reward at temperature 0.7 as the quick preset does: with the paper's 0.8
     /// threshold no rollout of a 3-epoch run of this preset ever earned IoU reward (probe IoU part 0.003 → 0.002), so GRPO
     /// only reinforced the format.
     /// </summary>

@@ -21,7 +21,7 @@ public sealed class ExperimentCommand : ICliCommand
     public IReadOnlyList<CliOption> Options { get; } =
     [
         new("out", "DIR", "output folder (results.json, eval/, metrics/, models/)", Required: true),
-        new("preset", "quick|medium|full", "size of the run (default full, about 70 minutes on one thread)"),
+        new("preset", "quick|medium|full", "size of the run (default full, about an hour on one thread)"),
         new("quick", null, "same as --preset quick (a few minutes)"),
         new("threads", "N", "intra-op threads of the device worker (default 1)"),
         new("seed", "N", "world and training seed"),

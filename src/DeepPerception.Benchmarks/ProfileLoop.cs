@@ -105,10 +105,7 @@ public static class ProfileLoop
     /// </summary>
     private static int Preprocess(int count, TextWriter output)
     {
-        var world = DeepPerception.Data.Synth.SynthWorld.Create(0);
-        var split = DeepPerception.Data.Synth.SynthSplits.Build(world, 1, 24, seed: 99,
-            new DeepPerception.Data.Synth.SynthOptions { MinCanvas = 224, MaxCanvas = 320, MaxEntities = 4 });
-        var pngs = split.Test.Select(s => s.Image.EncodePng()).ToArray();
+        var pngs = ServingBenchmark.TestSamples().Select(s => s.Image.EncodePng()).ToArray();
         var decoder = new DeepPerception.ML.Preprocessing.Images.SafeImageDecoder();
         var processor = new DeepPerception.ML.Preprocessing.Images.Qwen2VLImageProcessor(
             new DeepPerception.ML.Preprocessing.Images.Qwen2VLImageProcessorOptions { MaxPixels = 224 * 224 /* the serving benchmark's ServingMaxPixels */ });
@@ -138,12 +135,9 @@ public static class ProfileLoop
     /// </summary>
     private static int Ground(string modelDir, int batch, int count, int newTokens, TextWriter output)
     {
-        var world = DeepPerception.Data.Synth.SynthWorld.Create(0);
-        var split = DeepPerception.Data.Synth.SynthSplits.Build(world, 1, 24, seed: 99,
-            new DeepPerception.Data.Synth.SynthOptions { MinCanvas = 224, MaxCanvas = 320, MaxEntities = 4 });
         using var model = DeepPerception.ML.Kvg.KvgModel.Load(modelDir, maxPixels: 224 * 224) /* the serving benchmark's ServingMaxPixels */;
         var decoder = new DeepPerception.ML.Preprocessing.Images.SafeImageDecoder();
-        var requests = split.Test.Select(s =>
+        var requests = ServingBenchmark.TestSamples().Select(s =>
         {
             var image = decoder.Decode(s.Image.EncodePng());
             return new DeepPerception.ML.Kvg.GroundRequest(image, s.Target.Label, null, model.Processor.Process(image));

@@ -101,15 +101,17 @@ public sealed class ServingBenchmark(ServingBenchmarkOptions options, TextWriter
     /// <summary>Requests sent one at a time before measuring.</summary>
     private const int WarmUpRequests = 32;
 
+    /// <summary>The benchmark's requests: 24 KVG-Synth test samples of 224–320 px with 2–4 entities (also timed alone by <c>loop</c>).</summary>
+    public static IReadOnlyList<SynthSample> TestSamples() =>
+        SynthSplits.Build(SynthWorld.Create(0), 1, 24, seed: 99, new SynthOptions { MinCanvas = 224, MaxCanvas = 320, MaxEntities = 4 }).Test;
+
     /// <summary>Runs the benchmark and returns the Markdown report.</summary>
     public async Task<string> RunAsync(CancellationToken cancellationToken)
     {
         var hostDll = options.HostDll ?? FindHostDll();
         var work = options.WorkDirectory ?? Path.Combine(Path.GetTempPath(), $"dp-serving-bench-{Guid.NewGuid():N}");
         Directory.CreateDirectory(work);
-        var world = SynthWorld.Create(0);
-        var split = SynthSplits.Build(world, 1, 24, seed: 99, new SynthOptions { MinCanvas = 224, MaxCanvas = 320, MaxEntities = 4 });
-        var inputs = split.Test.Select(s => (Image: s.Image.EncodePng(), Query: s.Target.Label)).ToList();
+        var inputs = TestSamples().Select(s => (Image: s.Image.EncodePng(), Query: s.Target.Label)).ToList();
 
         var results = new List<LevelResult>();
         string modelNote;

@@ -30,15 +30,7 @@ public static class HostTensors
 
         var host = torch.empty(shape, ScalarType.Float32, CPU);
         values.AsSpan().CopyTo(MemoryMarshal.Cast<byte, float>(host.bytes));
-        if (device is null || device.type == DeviceType.CPU)
-        {
-            return host;
-        }
-
-        using (host)
-        {
-            return host.to(device);
-        }
+        return OnDevice(host, device);
     }
 
     /// <summary>
@@ -70,6 +62,12 @@ public static class HostTensors
             offset += part.Length;
         }
 
+        return OnDevice(host, device);
+    }
+
+    /// <summary><paramref name="host"/> itself on the CPU, else a copy on <paramref name="device"/> (the host tensor is released).</summary>
+    private static Tensor OnDevice(Tensor host, Device? device)
+    {
         if (device is null || device.type == DeviceType.CPU)
         {
             return host;

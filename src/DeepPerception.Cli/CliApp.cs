@@ -33,6 +33,7 @@ public static class CliApp
         new TokenizerTrainCommand(),
         new InitCommand(),
         new ExperimentCommand(),
+        new ExperimentCompareCommand(),
         new RemoteGroundCommand(),
     ];
 

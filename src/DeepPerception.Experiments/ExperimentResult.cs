@@ -1,3 +1,4 @@
+using DeepPerception.Kvg;
 using DeepPerception.ML.Training;
 
 namespace DeepPerception.Experiments;
@@ -14,6 +15,7 @@ namespace DeepPerception.Experiments;
 /// <param name="TargetEntity">Predictions on the target entity.</param>
 /// <param name="OtherEntity">Predictions on another entity of the image.</param>
 /// <param name="NoEntity">Predictions on no object.</param>
+/// <param name="Boxes">How varied the answer boxes are (few distinct boxes: layout priors rather than looking).</param>
 public sealed record VariantRow(
     string Variant,
     string Prompt,
@@ -25,7 +27,8 @@ public sealed record VariantRow(
     double MeanIou,
     int TargetEntity,
     int OtherEntity,
-    int NoEntity);
+    int NoEntity,
+    BoxDiversity Boxes);
 
 /// <summary>The outcome of one stage of training.</summary>
 /// <param name="Stage">Stage name.</param>
@@ -74,6 +77,7 @@ public sealed record GrpoRewardReport(
 /// <param name="GrpoReward">The GRPO policy's mean reward on its prompts before and after training.</param>
 /// <param name="ResultsPath">Path of <c>results.json</c>.</param>
 /// <param name="TimingsSeconds">Wall-clock time of each phase.</param>
+/// <param name="Comparisons">Paired comparisons of the variants the paper ranks (<see cref="VariantComparisons"/>).</param>
 public sealed record ExperimentResult(
     IReadOnlyList<VariantRow> Rows,
     BaselineScores Baselines,
@@ -82,7 +86,8 @@ public sealed record ExperimentResult(
     string IouReward,
     GrpoRewardReport GrpoReward,
     string ResultsPath,
-    IReadOnlyDictionary<string, double> TimingsSeconds)
+    IReadOnlyDictionary<string, double> TimingsSeconds,
+    IReadOnlyList<KvgComparison> Comparisons)
 {
     /// <summary>The row of a variant.</summary>
     public VariantRow Row(string variant) => Rows.Single(r => r.Variant == variant);

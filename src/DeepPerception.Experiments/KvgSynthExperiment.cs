@@ -127,23 +127,26 @@ public static class KvgSynthExperiment
             var rows = new List<VariantRow>();
             var scores = new JsonObject();
             var confusions = new JsonObject();
+            var outcomes = new Dictionary<string, IReadOnlyList<KvgOutcome>>();
             foreach (var (variant, folder, style) in new[]
                      {
                          ("base", baseDir, KvgPromptStyle.R1), ("direct-sft", directDir, KvgPromptStyle.None),
                          ("cot-sft", cotDir, KvgPromptStyle.R1), ("cot-sft-grpo", grpoDir, KvgPromptStyle.R1),
                      })
             {
-                var (row, score, confusion) = Evaluate(variant, folder, style, items, test);
+                var (row, score, confusion, answers) = Evaluate(variant, folder, style, items, test);
                 rows.Add(row);
+                outcomes[variant] = answers;
                 scores[variant] = JsonNode.Parse(PythonJson.Serialize(KvgEvalOutput.Summary(score)));
                 confusions[variant] = ConfusionJson(confusion);
             }
 
             _timings["total"] = total.Elapsed.TotalSeconds;
             var iouReward = o.ContinuousIouReward ? "continuous" : "thresholded-" + o.IouRewardThreshold.ToString(CultureInfo.InvariantCulture);
-            var resultsPath = WriteResults(rows, scores, confusions, baselines, filter, iouReward, grpoReward);
-            PrintTable(rows, baselines, iouReward);
-            return new ExperimentResult(rows, baselines, _stages, filter, iouReward, grpoReward, resultsPath, _timings);
+            var comparisons = VariantComparisons.Compute(outcomes, o.Seed);
+            var resultsPath = WriteResults(rows, scores, confusions, baselines, filter, iouReward, grpoReward, comparisons);
+            PrintTable(rows, baselines, iouReward, comparisons);
+            return new ExperimentResult(rows, baselines, _stages, filter, iouReward, grpoReward, resultsPath, _timings, comparisons);
         }
 
         private void Lap(string name, Stopwatch sw)
@@ -421,7 +424,7 @@ public static class KvgSynthExperiment
             return n == 0 ? (0, 0) : (iouSum / n, formatSum / n);
         }
 
-        private (VariantRow Row, KvgScore Score, EntityConfusion Confusion) Evaluate(string variant, string folder, KvgPromptStyle style,
+        private (VariantRow Row, KvgScore Score, EntityConfusion Confusion, IReadOnlyList<KvgOutcome> Outcomes) Evaluate(string variant, string folder, KvgPromptStyle style,
             List<KvgBenchItem> items, List<SynthSample> test)
         {
             ct.ThrowIfCancellationRequested();
@@ -450,11 +453,12 @@ public static class KvgSynthExperiment
             File.WriteAllText(Path.Combine(evalDir, "kvg-score.json"), PythonJson.Serialize(KvgEvalOutput.Summary(score), 2), new UTF8Encoding(false));
             var row = new VariantRow(variant, style == KvgPromptStyle.R1 ? "r1" : "None", score.Overall.AccuracyPercent, score.Seen?.AccuracyPercent ?? 0,
                 score.Unseen?.AccuracyPercent ?? 0, score.PerCategory.ToDictionary(p => p.Key, p => p.Value.AccuracyPercent), score.ParseFailures,
-                score.Overall.MeanIou, confusion.TargetEntity, confusion.OtherEntity, confusion.NoEntity);
+                score.Overall.MeanIou, confusion.TargetEntity, confusion.OtherEntity, confusion.NoEntity,
+                BoxDiversity.Of(evaluation.Items.Select(i => i.Text)));
             log($"[eval {variant}] overall {row.Overall:F1}, seen {row.Seen:F1}, unseen {row.Unseen:F1}, parse failures {row.ParseFailures}; " +
                 $"target {row.TargetEntity} / other entity {row.OtherEntity} / none {row.NoEntity}; e.g. {Truncate(evaluation.Items[0].Text)}");
             Lap("eval-" + variant, sw);
-            return (row, score, confusion);
+            return (row, score, confusion, evaluation.Items.Select(i => new KvgOutcome(i.QuestionId, i.Category, i.Correct)).ToList());
         }
 
         private static string Truncate(string text) => text.Length <= 200 ? text.Replace('\n', ' ') : text[..200].Replace('\n', ' ') + "…";
@@ -476,7 +480,7 @@ public static class KvgSynthExperiment
         }
 
         private string WriteResults(List<VariantRow> rows, JsonObject scores, JsonObject confusions, BaselineScores baselines, RlFilterReport filter, string iouReward,
-            GrpoRewardReport grpoReward)
+            GrpoRewardReport grpoReward, IReadOnlyList<KvgComparison> comparisons)
         {
             var rowNodes = new JsonArray();
             foreach (var r in rows)
@@ -488,6 +492,7 @@ public static class KvgSynthExperiment
                     ["variant"] = r.Variant, ["prompt"] = r.Prompt, ["overall"] = Round(r.Overall), ["seen"] = Round(r.Seen), ["unseen"] = Round(r.Unseen),
                     ["per_domain"] = perDomain, ["parse_failures"] = r.ParseFailures, ["mean_iou"] = Round(r.MeanIou),
                     ["score"] = scores[r.Variant]!.DeepClone(), ["entity_confusion"] = confusions[r.Variant]!.DeepClone(),
+                    ["box_diversity"] = r.Boxes.ToJson(),
                 });
             }
 
@@ -512,9 +517,12 @@ public static class KvgSynthExperiment
 
             var timings = new JsonObject();
             foreach (var (k, v) in _timings) timings[k] = Round(v);
+            var significance = VariantComparisons.ToJson(comparisons);
             var root = new JsonObject
             {
                 ["rows"] = rowNodes,
+                ["comparisons"] = significance["comparisons"]!.DeepClone(),
+                ["paper_goal"] = significance["paper_goal"]!.DeepClone(),
                 ["baselines"] = new JsonObject
                 {
                     ["uniform_random_box"] = Round(baselines.UniformRandomBox), ["centre_box"] = Round(baselines.CentreBox),
@@ -545,19 +553,20 @@ public static class KvgSynthExperiment
 
         private static double Round(double v) => Math.Round(v, 2);
 
-        private void PrintTable(List<VariantRow> rows, BaselineScores b, string iouReward)
+        private void PrintTable(List<VariantRow> rows, BaselineScores b, string iouReward, IReadOnlyList<KvgComparison> comparisons)
         {
             var sb = new StringBuilder();
-            sb.AppendLine(CultureInfo.InvariantCulture, $"{"variant",-14} {"prompt",-6} {"overall",8} {"seen",8} {"unseen",8} {"mIoU",6} {"parse-fail",10} {"target/other/none",18}");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"{"variant",-14} {"prompt",-6} {"overall",8} {"seen",8} {"unseen",8} {"mIoU",6} {"parse-fail",10} {"target/other/none",18} {"boxes",6} {"top box",8}");
             foreach (var r in rows)
             {
                 sb.AppendLine(CultureInfo.InvariantCulture,
-                    $"{r.Variant,-14} {r.Prompt,-6} {r.Overall,8:F1} {r.Seen,8:F1} {r.Unseen,8:F1} {r.MeanIou,6:F3} {r.ParseFailures,10} {$"{r.TargetEntity}/{r.OtherEntity}/{r.NoEntity}",18}");
+                    $"{r.Variant,-14} {r.Prompt,-6} {r.Overall,8:F1} {r.Seen,8:F1} {r.Unseen,8:F1} {r.MeanIou,6:F3} {r.ParseFailures,10} {$"{r.TargetEntity}/{r.OtherEntity}/{r.NoEntity}",18} {r.Boxes.DistinctBoxes,6} {r.Boxes.TopBoxShare,8:P0}");
             }
 
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"baselines: uniform box {b.UniformRandomBox:F1} (mean IoU {b.UniformRandomBoxMeanIou:F3}), centre box {b.CentreBox:F1}, random object {b.RandomObject:F1}, largest object {b.LargestObject:F1}; GRPO IoU reward: {iouReward}");
-            sb.Append(CultureInfo.InvariantCulture, $"timings (s): {string.Join(", ", _timings.Select(t => $"{t.Key} {t.Value:F0}"))}");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"timings (s): {string.Join(", ", _timings.Select(t => $"{t.Key} {t.Value:F0}"))}");
+            sb.Append(VariantComparisons.Describe(comparisons));
             log(sb.ToString());
         }
     }

@@ -92,8 +92,27 @@ public sealed class KvgSynthExperimentTests : IDisposable
             Assert.Equal(options.TestSamples, File.ReadLines(Path.Combine(_dir, "eval", variant, "predictions.jsonl")).Count());
         }
 
+        // Significance: the three paired comparisons, consistent with the rows, and the same figures from the run folder.
+        Assert.Equal(VariantComparisons.Pairs, result.Comparisons.Select(c => (c.A, c.B)));
+        foreach (var c in result.Comparisons)
+        {
+            Assert.Equal(result.Row(c.B).Overall - result.Row(c.A).Overall, c.Overall.Difference, 6);
+            Assert.Equal(result.Row(c.B).Unseen - result.Row(c.A).Unseen, c.Unseen!.Difference, 6);
+            Assert.InRange(c.Overall.Difference, c.Overall.CiLow, c.Overall.CiHigh);
+        }
+
+        var fromFolder = VariantComparisons.Compute(VariantComparisons.ReadRun(_dir).ToDictionary(v => v.Variant, v => v.Outcomes), options.Seed);
+        Assert.Equal(result.Comparisons.Select(c => c.Overall), fromFolder.Select(c => c.Overall));
+        Assert.Equal(3, root["comparisons"]!.AsArray().Count);
+        Assert.Equal(VariantComparisons.GoalMet(result.Comparisons[1]), root["paper_goal"]!["met"]!.GetValue<bool>());
+        foreach (var row in rows)
+        {
+            Assert.InRange(row!["box_diversity"]!["distinct_boxes"]!.GetValue<int>(), 0, options.TestSamples);
+        }
+
         Assert.True(File.Exists(Path.Combine(_dir, "models", "cot-sft", "tokenizer.json")));
         Assert.Contains(log, l => l.Contains("baselines", StringComparison.Ordinal));
+        Assert.Contains(log, l => l.Contains("McNemar", StringComparison.Ordinal));
     }
 
     [Fact]

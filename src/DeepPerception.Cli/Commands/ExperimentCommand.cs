@@ -34,6 +34,7 @@ public sealed class ExperimentCommand : ICliCommand
         new("grpo-prompts", "N", "GRPO prompts per optimizer step"),
         new("rl-candidates", "N", "train samples screened by the RL filter"),
         new("grpo-temperature", "X", "sampling temperature of the RL filter, GRPO rollouts and the reward probe"),
+        new("position-cue", "N", "diagnostic: a ±N-level colour ramp on every image's background (red left→right, green top→bottom; 0 = off)"),
         new("cot-layout", "box-in-analysis|locate-last", "where CoT targets put the box: in the visual analysis (copied by the answer) or only in the answer, after the comparisons"),
     ];
 
@@ -63,6 +64,7 @@ public sealed class ExperimentCommand : ICliCommand
             GrpoPromptsPerStep = args.Int("grpo-prompts", options.GrpoPromptsPerStep, 1),
             RlCandidates = args.Int("rl-candidates", options.RlCandidates, 1),
             GrpoTemperature = args.PositiveDouble("grpo-temperature", options.GrpoTemperature),
+            Synth = options.Synth with { PositionCue = args.Int("position-cue", options.Synth.PositionCue, 0, 64) },
             CotLayout = args.Has("cot-layout")
                 ? args.Choice("cot-layout", "box-in-analysis", "box-in-analysis", "locate-last") == "locate-last" ? CotLayout.LocateLast : CotLayout.BoxInAnalysis
                 : options.CotLayout,

@@ -27,6 +27,14 @@ public sealed record SynthOptions
     /// <summary>Probability that the distractors are taken from the target's own family first (hard cases).</summary>
     public double SiblingBias { get; init; } = 0.75;
 
+    /// <summary>
+    /// A diagnostic, off by default (0): the background (never the entities) gets a colour ramp of this many levels
+    /// either side of its colour — red rises from left to right, green from top to bottom — so that the image itself
+    /// tells where each region is (<see cref="SynthImage.AddPositionRamp"/>). It tests whether a miniature model fails to
+    /// localise because nothing it reads from the image carries an absolute position. At most 64.
+    /// </summary>
+    public int PositionCue { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> when the options cannot produce images.</summary>
     public void Validate()
     {
@@ -53,6 +61,11 @@ public sealed record SynthOptions
         if (SiblingBias is < 0 or > 1 || double.IsNaN(SiblingBias))
         {
             throw new ArgumentException($"SiblingBias {SiblingBias} must lie in [0, 1].");
+        }
+
+        if (PositionCue is < 0 or > 64)
+        {
+            throw new ArgumentException($"PositionCue {PositionCue} must lie in 0..64 colour levels.");
         }
     }
 }

@@ -56,6 +56,7 @@ public sealed class SynthGenerator
         var plan = LayoutPlanner.Plan(rng, Options, count, rng.Pick(Options.Layouts));
         var background = rng.Pick(SynthColor.Backgrounds);
         var image = new SynthImage(plan.Width, plan.Height, background);
+        image.AddPositionRamp(Options.PositionCue);
         var objects = new SynthObject[count];
         for (var i = 0; i < count; i++)
         {

@@ -23,6 +23,32 @@ public sealed class SynthImage
         }
     }
 
+    /// <summary>
+    /// Adds a colour ramp of ±<paramref name="amplitude"/> levels: red from −amplitude at the left edge to +amplitude at
+    /// the right, green likewise from top to bottom (clipped to 0–255). Call it before pasting sprites so that it only
+    /// marks the background. 0 leaves the image as it is.
+    /// </summary>
+    public void AddPositionRamp(int amplitude)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(amplitude);
+        if (amplitude == 0)
+        {
+            return;
+        }
+
+        for (var y = 0; y < Height; y++)
+        {
+            var dg = Height == 1 ? 0 : (int)Math.Round(amplitude * ((2.0 * y / (Height - 1)) - 1));
+            for (var x = 0; x < Width; x++)
+            {
+                var dr = Width == 1 ? 0 : (int)Math.Round(amplitude * ((2.0 * x / (Width - 1)) - 1));
+                var i = Offset(x, y);
+                Pixels[i] = (byte)Math.Clamp(Pixels[i] + dr, 0, 255);
+                Pixels[i + 1] = (byte)Math.Clamp(Pixels[i + 1] + dg, 0, 255);
+            }
+        }
+    }
+
     /// <summary>Image width in pixels.</summary>
     public int Width { get; }
 

@@ -127,132 +127,156 @@ public static class PillowResampler
             throw new InvalidOperationException("Horizontal resampling buffers are smaller than the image.");
         }
 
-        ref byte src = ref MemoryMarshal.GetArrayDataReference(input);
-        ref byte dst = ref MemoryMarshal.GetArrayDataReference(output);
-        ref int bounds = ref MemoryMarshal.GetArrayDataReference(c.Bounds);
-        ref int weights = ref MemoryMarshal.GetArrayDataReference(c.Weights);
-        int kernelSize = c.KernelSize;
-        int inputLength = input.Length;
-
         if (Vector256.IsHardwareAccelerated)
         {
             // Lane weights per output pixel and tap pair: (w0, w0, w0, w1, w1, w1, 0, 0).
-            int pairs = (kernelSize + 1) / 2;
+            int pairs = (c.KernelSize + 1) / 2;
             int[] laneWeights = ArrayPool<int>.Shared.Rent(checked(outWidth * pairs * 8));
             try
             {
-                ref int lanes = ref MemoryMarshal.GetArrayDataReference(laneWeights);
                 for (int xx = 0; xx < outWidth; xx++)
                 {
-                    int count = Unsafe.Add(ref bounds, (xx * 2) + 1);
-                    ref int w = ref Unsafe.Add(ref weights, xx * kernelSize);
-                    ref int l = ref Unsafe.Add(ref lanes, xx * pairs * 8);
+                    int count = c.Bounds[(xx * 2) + 1];
+                    ReadOnlySpan<int> w = c.Weights.AsSpan(xx * c.KernelSize, count);
+                    Span<int> lanes = laneWeights.AsSpan(xx * pairs * 8, pairs * 8);
                     for (int pair = 0; pair < (count + 1) / 2; pair++)
                     {
-                        int w0 = Unsafe.Add(ref w, pair * 2);
-                        int w1 = (pair * 2) + 1 < count ? Unsafe.Add(ref w, (pair * 2) + 1) : 0;
-                        Vector256.Create(w0, w0, w0, w1, w1, w1, 0, 0).StoreUnsafe(ref l, (nuint)(pair * 8));
+                        int w0 = w[pair * 2];
+                        int w1 = (pair * 2) + 1 < count ? w[(pair * 2) + 1] : 0;
+                        Vector256.Create(w0, w0, w0, w1, w1, w1, 0, 0).CopyTo(lanes[(pair * 8)..]);
                     }
                 }
 
-                Vector256<int> initial = Vector256.Create(Half, Half, Half, 0, 0, 0, 0, 0);
-                Vector256<int> upperHalf = Vector256.Create(3, 4, 5, 6, 7, 7, 7, 7);
                 for (int y = 0; y < rowCount; y++)
                 {
-                    int inRow = (y + firstRow) * inStride;
-                    ref byte outRow = ref Unsafe.Add(ref dst, y * outStride);
-                    for (int xx = 0; xx < outWidth; xx++)
-                    {
-                        int xmin = Unsafe.Add(ref bounds, xx * 2);
-                        int count = Unsafe.Add(ref bounds, (xx * 2) + 1);
-                        int p = inRow + (xmin * 3);
-                        int stepCount = (count + 1) / 2;
-                        if (p + ((stepCount - 1) * 6) + 8 > inputLength)
-                        {
-                            HorizontalPixelScalar(ref src, p, count, ref Unsafe.Add(ref weights, xx * kernelSize), ref Unsafe.Add(ref outRow, xx * 3));
-                            continue;
-                        }
-
-                        ref int l = ref Unsafe.Add(ref lanes, xx * pairs * 8);
-                        Vector256<int> acc = initial;
-                        for (int pair = 0; pair < stepCount; pair++)
-                        {
-                            ulong eight = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref src, p + (pair * 6)));
-                            Vector128<ushort> words = Vector128.WidenLower(Vector128.CreateScalarUnsafe(eight).AsByte());
-                            Vector256<int> values = Vector256.WidenLower(words.ToVector256Unsafe()).AsInt32();
-                            acc += values * Vector256.LoadUnsafe(ref l, (nuint)(pair * 8));
-                        }
-
-                        acc += Vector256.Shuffle(acc, upperHalf);
-                        ref byte o = ref Unsafe.Add(ref outRow, xx * 3);
-                        o = Clip8(acc.GetElement(0));
-                        Unsafe.Add(ref o, 1) = Clip8(acc.GetElement(1));
-                        Unsafe.Add(ref o, 2) = Clip8(acc.GetElement(2));
-                    }
+                    HorizontalRow256(input, (y + firstRow) * inStride, output, y * outStride, outWidth, c, laneWeights, pairs);
                 }
             }
             finally
             {
                 ArrayPool<int>.Shared.Return(laneWeights);
             }
-
-            return;
         }
-
-        if (Vector128.IsHardwareAccelerated)
+        else if (Vector128.IsHardwareAccelerated)
         {
-            Vector128<int> initial = Vector128.Create(Half, Half, Half, 0);
+            for (int y = 0; y < rowCount; y++)
+            {
+                HorizontalRow128(input, (y + firstRow) * inStride, output, y * outStride, outWidth, c);
+            }
+        }
+        else
+        {
+            ref byte src = ref MemoryMarshal.GetArrayDataReference(input);
+            ref byte dst = ref MemoryMarshal.GetArrayDataReference(output);
+            ref int bounds = ref MemoryMarshal.GetArrayDataReference(c.Bounds);
+            ref int weights = ref MemoryMarshal.GetArrayDataReference(c.Weights);
             for (int y = 0; y < rowCount; y++)
             {
                 int inRow = (y + firstRow) * inStride;
                 ref byte outRow = ref Unsafe.Add(ref dst, y * outStride);
                 for (int xx = 0; xx < outWidth; xx++)
                 {
-                    int xmin = Unsafe.Add(ref bounds, xx * 2);
-                    int count = Unsafe.Add(ref bounds, (xx * 2) + 1);
-                    int p = inRow + (xmin * 3);
-                    ref int w = ref Unsafe.Add(ref weights, xx * kernelSize);
-                    if (p + ((count - 1) * 3) + 4 > inputLength)
-                    {
-                        HorizontalPixelScalar(ref src, p, count, ref w, ref Unsafe.Add(ref outRow, xx * 3));
-                        continue;
-                    }
-
-                    Vector128<int> acc = initial;
-                    for (int x = 0; x < count; x++)
-                    {
-                        uint four = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref src, p + (x * 3)));
-                        Vector128<ushort> words = Vector128.WidenLower(Vector128.CreateScalarUnsafe(four).AsByte());
-                        acc += Vector128.WidenLower(words).AsInt32() * Vector128.Create(Unsafe.Add(ref w, x));
-                    }
-
-                    ref byte o = ref Unsafe.Add(ref outRow, xx * 3);
-                    o = Clip8(acc.GetElement(0));
-                    Unsafe.Add(ref o, 1) = Clip8(acc.GetElement(1));
-                    Unsafe.Add(ref o, 2) = Clip8(acc.GetElement(2));
+                    HorizontalPixelScalar(
+                        ref src,
+                        inRow + (Unsafe.Add(ref bounds, xx * 2) * 3),
+                        Unsafe.Add(ref bounds, (xx * 2) + 1),
+                        ref Unsafe.Add(ref weights, xx * c.KernelSize),
+                        ref Unsafe.Add(ref outRow, xx * 3));
                 }
-            }
-
-            return;
-        }
-
-        for (int y = 0; y < rowCount; y++)
-        {
-            int inRow = (y + firstRow) * inStride;
-            ref byte outRow = ref Unsafe.Add(ref dst, y * outStride);
-            for (int xx = 0; xx < outWidth; xx++)
-            {
-                int xmin = Unsafe.Add(ref bounds, xx * 2);
-                int count = Unsafe.Add(ref bounds, (xx * 2) + 1);
-                HorizontalPixelScalar(
-                    ref src, inRow + (xmin * 3), count, ref Unsafe.Add(ref weights, xx * kernelSize), ref Unsafe.Add(ref outRow, xx * 3));
             }
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HorizontalPixelScalar(ref byte src, int p, int count, ref int weights, ref byte output)
+    /// <summary>One output row of the horizontal pass, two taps per 256-bit step (callers check the row bounds).</summary>
+    private static void HorizontalRow256(
+        byte[] input, int inRow, byte[] output, int outRow, int outWidth, Coefficients c, int[] laneWeights, int pairs)
     {
+        ref byte src = ref MemoryMarshal.GetArrayDataReference(input);
+        ref byte dst = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(output), outRow);
+        ref int bounds = ref MemoryMarshal.GetArrayDataReference(c.Bounds);
+        ref int lanes = ref MemoryMarshal.GetArrayDataReference(laneWeights);
+        int inputLength = input.Length;
+        Vector256<int> initial = Vector256.Create(Half, Half, Half, 0, 0, 0, 0, 0);
+        for (int xx = 0; xx < outWidth; xx++)
+        {
+            int p = inRow + (Unsafe.Add(ref bounds, xx * 2) * 3);
+            int count = Unsafe.Add(ref bounds, (xx * 2) + 1);
+            int steps = (count + 1) >> 1;
+            ref byte o = ref Unsafe.Add(ref dst, xx * 3);
+            if (p + (steps * 6) + 2 > inputLength)
+            {
+                HorizontalPixelScalar(
+                    ref src, p, count, ref MemoryMarshal.GetArrayDataReference(c.Weights), ref o, xx * c.KernelSize);
+                continue;
+            }
+
+            ref byte pixel = ref Unsafe.Add(ref src, p);
+            ref int l = ref Unsafe.Add(ref lanes, xx * pairs * 8);
+            Vector256<int> acc = initial;
+            for (int step = 0; step < steps; step++)
+            {
+                ulong eight = Unsafe.ReadUnaligned<ulong>(ref pixel);
+                Vector128<ushort> words = Vector128.WidenLower(Vector128.CreateScalarUnsafe(eight).AsByte());
+                Vector256<int> values = Vector256.WidenLower(words.ToVector256Unsafe()).AsInt32();
+                acc += values * Vector256.LoadUnsafe(ref l);
+                pixel = ref Unsafe.Add(ref pixel, 6);
+                l = ref Unsafe.Add(ref l, 8);
+            }
+
+            acc += Vector256.Shuffle(acc, Vector256.Create(3, 4, 5, 6, 7, 7, 7, 7));
+            Vector128<int> sums = Vector128.Min(
+                Vector128.Max(Vector128.ShiftRightArithmetic(acc.GetLower(), PrecisionBits), Vector128<int>.Zero),
+                Vector128.Create(255));
+            o = (byte)sums.ToScalar();
+            Unsafe.Add(ref o, 1) = (byte)sums.GetElement(1);
+            Unsafe.Add(ref o, 2) = (byte)sums.GetElement(2);
+        }
+    }
+
+    /// <summary>One output row of the horizontal pass, one tap per 128-bit step (callers check the row bounds).</summary>
+    private static void HorizontalRow128(byte[] input, int inRow, byte[] output, int outRow, int outWidth, Coefficients c)
+    {
+        ref byte src = ref MemoryMarshal.GetArrayDataReference(input);
+        ref byte dst = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(output), outRow);
+        ref int bounds = ref MemoryMarshal.GetArrayDataReference(c.Bounds);
+        ref int weights = ref MemoryMarshal.GetArrayDataReference(c.Weights);
+        int inputLength = input.Length;
+        Vector128<int> initial = Vector128.Create(Half, Half, Half, 0);
+        for (int xx = 0; xx < outWidth; xx++)
+        {
+            int p = inRow + (Unsafe.Add(ref bounds, xx * 2) * 3);
+            int count = Unsafe.Add(ref bounds, (xx * 2) + 1);
+            ref byte o = ref Unsafe.Add(ref dst, xx * 3);
+            if (p + (count * 3) + 1 > inputLength)
+            {
+                HorizontalPixelScalar(ref src, p, count, ref weights, ref o, xx * c.KernelSize);
+                continue;
+            }
+
+            ref byte pixel = ref Unsafe.Add(ref src, p);
+            ref int w = ref Unsafe.Add(ref weights, xx * c.KernelSize);
+            Vector128<int> acc = initial;
+            for (int x = 0; x < count; x++)
+            {
+                uint four = Unsafe.ReadUnaligned<uint>(ref pixel);
+                Vector128<ushort> words = Vector128.WidenLower(Vector128.CreateScalarUnsafe(four).AsByte());
+                acc += Vector128.WidenLower(words).AsInt32() * Vector128.Create(Unsafe.Add(ref w, x));
+                pixel = ref Unsafe.Add(ref pixel, 3);
+            }
+
+            Vector128<int> sums = Vector128.Min(
+                Vector128.Max(Vector128.ShiftRightArithmetic(acc, PrecisionBits), Vector128<int>.Zero),
+                Vector128.Create(255));
+            o = (byte)sums.ToScalar();
+            Unsafe.Add(ref o, 1) = (byte)sums.GetElement(1);
+            Unsafe.Add(ref o, 2) = (byte)sums.GetElement(2);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void HorizontalPixelScalar(ref byte src, int p, int count, ref int weights, ref byte output, int weightOffset = 0)
+    {
+        weights = ref Unsafe.Add(ref weights, weightOffset);
         int s0 = Half;
         int s1 = Half;
         int s2 = Half;
@@ -312,7 +336,7 @@ public static class PillowResampler
             }
             else
             {
-                VerticalRowScalar(ref first, stride, w, ref outRow, 0, stride);
+                VerticalRowScalar(ref first, stride, w, ref outRow);
             }
         }
     }
@@ -407,9 +431,9 @@ public static class PillowResampler
         }
     }
 
-    private static void VerticalRowScalar(ref byte first, int stride, ReadOnlySpan<int> weights, ref byte output, int start, int end)
+    private static void VerticalRowScalar(ref byte first, int stride, ReadOnlySpan<int> weights, ref byte output)
     {
-        for (int i = start; i < end; i++)
+        for (int i = 0; i < stride; i++)
         {
             int sum = Half;
             ref byte column = ref Unsafe.Add(ref first, i);

@@ -283,7 +283,8 @@ public sealed class Qwen2VLImageProcessor
         int gridW = target.Width / patch;
         int rowLength = Options.RowLength;
         int framePlane = patch * patch;
-        var values = new float[checked(gridH * gridW * rowLength)];
+        // Every element is written below (frame 0 of each channel, then its temporal copies).
+        float[] values = GC.AllocateUninitializedArray<float>(checked(gridH * gridW * rowLength));
         byte[] px = resized.Pixels;
         int stride = resized.Width * 3;
 

@@ -33,27 +33,46 @@ public static class PillowResampler
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(newHeight);
         _ = checked(newWidth * newHeight * 3);
 
+        // Every byte of the result is written by the passes below.
+        byte[] output = GC.AllocateUninitializedArray<byte>(newWidth * newHeight * 3);
+        if (newWidth == source.Width && newHeight == source.Height)
+        {
+            source.Pixels.CopyTo(output, 0);
+        }
+        else
+        {
+            ResizeInto(source, newWidth, newHeight, output);
+        }
+
+        return new RgbImage(newWidth, newHeight, output);
+    }
+
+    /// <summary>
+    /// Resizes <paramref name="source"/> (whose size must differ from the target) into the first
+    /// <paramref name="newWidth"/> × <paramref name="newHeight"/> × 3 bytes of <paramref name="output"/>, which may be
+    /// longer (a pooled buffer).
+    /// </summary>
+    internal static void ResizeInto(RgbImage source, int newWidth, int newHeight, byte[] output)
+    {
         bool needHorizontal = newWidth != source.Width;
         bool needVertical = newHeight != source.Height;
-        if (!needHorizontal && !needVertical)
+        if ((!needHorizontal && !needVertical) || output.Length < (long)newWidth * newHeight * 3)
         {
-            return source.Clone();
+            throw new InvalidOperationException("ResizeInto needs a size change and an output buffer of the target size.");
         }
 
         if (!needVertical)
         {
             Coefficients onlyHorizontal = Coefficients.Compute(source.Width, newWidth);
-            var resized = new byte[checked(source.Height * newWidth * 3)];
-            ResampleHorizontal(source.Pixels, source.Width, 0, source.Height, resized, newWidth, onlyHorizontal);
-            return new RgbImage(newWidth, source.Height, resized);
+            ResampleHorizontal(source.Pixels, source.Width, 0, source.Height, output, newWidth, onlyHorizontal);
+            return;
         }
 
         Coefficients vertical = Coefficients.Compute(source.Height, newHeight);
-        var output = new byte[checked(newHeight * newWidth * 3)];
         if (!needHorizontal)
         {
             ResampleVertical(source.Pixels, 0, source.Width * 3, output, newHeight, vertical);
-            return new RgbImage(newWidth, newHeight, output);
+            return;
         }
 
         // Rows of the source that the vertical pass reads; the horizontal pass produces only those, into a pooled
@@ -72,8 +91,6 @@ public static class PillowResampler
         {
             ArrayPool<byte>.Shared.Return(intermediate);
         }
-
-        return new RgbImage(newWidth, newHeight, output);
     }
 
     private static double BicubicKernel(double x)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -266,14 +267,34 @@ public sealed class Qwen2VLImageProcessor
                 nameof(image));
         }
 
-        RgbImage resized = target.Height == image.Height && target.Width == image.Width
-            ? image
-            : PillowResampler.ResizeBicubic(image, target.Width, target.Height);
-
-        if (resized.Width != target.Width || resized.Height != target.Height)
+        // The resized image only feeds the patchify below, so it lives in a pooled buffer.
+        bool resize = target.Height != image.Height || target.Width != image.Width;
+        byte[] px = image.Pixels;
+        if (resize)
         {
-            throw new InvalidOperationException(
-                $"Resizing produced {resized.Width}x{resized.Height} instead of {target.Width}x{target.Height}.");
+            px = ArrayPool<byte>.Shared.Rent(checked(target.Height * target.Width * 3));
+            PillowResampler.ResizeInto(image, target.Width, target.Height, px);
+        }
+
+        try
+        {
+            return Patchify(px, image, target);
+        }
+        finally
+        {
+            if (resize)
+            {
+                ArrayPool<byte>.Shared.Return(px);
+            }
+        }
+    }
+
+    /// <summary>Cuts the resized HWC bytes <paramref name="px"/> (at least target height × width × 3) into rows.</summary>
+    private ProcessedImage Patchify(byte[] px, RgbImage image, ResizedSize target)
+    {
+        if (px.Length < (long)target.Height * target.Width * 3)
+        {
+            throw new InvalidOperationException("The resized pixel buffer is smaller than the target size.");
         }
 
         int patch = Options.PatchSize;
@@ -285,8 +306,7 @@ public sealed class Qwen2VLImageProcessor
         int framePlane = patch * patch;
         // Every element is written below (frame 0 of each channel, then its temporal copies).
         float[] values = GC.AllocateUninitializedArray<float>(checked(gridH * gridW * rowLength));
-        byte[] px = resized.Pixels;
-        int stride = resized.Width * 3;
+        int stride = target.Width * 3;
 
         ref byte pixels = ref MemoryMarshal.GetArrayDataReference(px);
         ref float red = ref MemoryMarshal.GetArrayDataReference(_lookup[0]);

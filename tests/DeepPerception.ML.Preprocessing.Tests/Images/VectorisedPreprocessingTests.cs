@@ -157,4 +157,25 @@ public sealed class VectorisedPreprocessingTests
             }
         }
     }
+
+    [Fact]
+    public void ProcessThroughPooledBuffersStaysExactAcrossSizes()
+    {
+        // The resized image lives in a pooled buffer; alternating sizes must never read bytes of an earlier image.
+        var options = new Qwen2VLImageProcessorOptions { MaxPixels = Qwen2VLImageProcessorOptions.TrainingMaxPixels };
+        var processor = new Qwen2VLImageProcessor(options);
+        var random = new Random(11);
+        RgbImage[] images = [RandomImage(random, 900, 700, false), RandomImage(random, 61, 45, true), RandomImage(random, 320, 240, false)];
+        for (int round = 0; round < 2; round++)
+        {
+            foreach (RgbImage image in images)
+            {
+                ProcessedImage result = processor.Process(image);
+                float[] expected = ScalarPreprocessingReference.Process(image, options, result.ResizedHeight, result.ResizedWidth);
+                Assert.True(
+                    expected.AsSpan().SequenceEqual(result.PixelValues),
+                    $"{image.Width}x{image.Height} (round {round}) differs from the scalar reference.");
+            }
+        }
+    }
 }

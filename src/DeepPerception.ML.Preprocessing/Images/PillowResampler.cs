@@ -1,3 +1,8 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace DeepPerception.ML.Preprocessing.Images;
 
 /// <summary>
@@ -17,6 +22,7 @@ public static class PillowResampler
 {
     private const int PrecisionBits = 32 - 8 - 2;
     private const double BicubicSupport = 2.0;
+    private const int Half = 1 << (PrecisionBits - 1);
 
     /// <summary>Resizes <paramref name="source"/> to <paramref name="newWidth"/> × <paramref name="newHeight"/> like Pillow's BICUBIC.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A target dimension is not positive.</exception>
@@ -27,40 +33,64 @@ public static class PillowResampler
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(newHeight);
         _ = checked(newWidth * newHeight * 3);
 
+        // Every byte of the result is written by the passes below.
+        byte[] output = GC.AllocateUninitializedArray<byte>(newWidth * newHeight * 3);
+        if (newWidth == source.Width && newHeight == source.Height)
+        {
+            source.Pixels.CopyTo(output, 0);
+        }
+        else
+        {
+            ResizeInto(source, newWidth, newHeight, output);
+        }
+
+        return new RgbImage(newWidth, newHeight, output);
+    }
+
+    /// <summary>
+    /// Resizes <paramref name="source"/> (whose size must differ from the target) into the first
+    /// <paramref name="newWidth"/> × <paramref name="newHeight"/> × 3 bytes of <paramref name="output"/>, which may be
+    /// longer (a pooled buffer).
+    /// </summary>
+    internal static void ResizeInto(RgbImage source, int newWidth, int newHeight, byte[] output)
+    {
         bool needHorizontal = newWidth != source.Width;
         bool needVertical = newHeight != source.Height;
-        if (!needHorizontal && !needVertical)
+        if ((!needHorizontal && !needVertical) || output.Length < (long)newWidth * newHeight * 3)
         {
-            return source.Clone();
+            throw new InvalidOperationException("ResizeInto needs a size change and an output buffer of the target size.");
+        }
+
+        if (!needVertical)
+        {
+            Coefficients onlyHorizontal = Coefficients.Compute(source.Width, newWidth);
+            ResampleHorizontal(source.Pixels, source.Width, 0, source.Height, output, newWidth, onlyHorizontal);
+            return;
         }
 
         Coefficients vertical = Coefficients.Compute(source.Height, newHeight);
-
-        byte[] pixels = source.Pixels;
-        int width = source.Width;
-        int rows = source.Height;
-        if (needHorizontal)
+        if (!needHorizontal)
         {
-            // Rows of the source that the vertical pass reads.
-            int firstRow = vertical.Bounds[0];
-            int lastRow = vertical.Bounds[(newHeight - 1) * 2] + vertical.Bounds[((newHeight - 1) * 2) + 1];
-            Coefficients horizontal = Coefficients.Compute(source.Width, newWidth);
-            pixels = ResampleHorizontal(pixels, source.Width, firstRow, lastRow - firstRow, newWidth, horizontal);
-            width = newWidth;
-            rows = lastRow - firstRow;
-            for (int i = 0; i < newHeight; i++)
-            {
-                vertical.Bounds[i * 2] -= firstRow;
-            }
+            ResampleVertical(source.Pixels, 0, source.Width * 3, output, newHeight, vertical);
+            return;
         }
 
-        if (needVertical)
+        // Rows of the source that the vertical pass reads; the horizontal pass produces only those, into a pooled
+        // intermediate buffer that the vertical pass then reads with its windows shifted by the first row.
+        int firstRow = vertical.Bounds[0];
+        int lastRow = vertical.Bounds[(newHeight - 1) * 2] + vertical.Bounds[((newHeight - 1) * 2) + 1];
+        int rowCount = lastRow - firstRow;
+        Coefficients horizontal = Coefficients.Compute(source.Width, newWidth);
+        byte[] intermediate = ArrayPool<byte>.Shared.Rent(checked(rowCount * newWidth * 3));
+        try
         {
-            pixels = ResampleVertical(pixels, width, newHeight, vertical);
-            rows = newHeight;
+            ResampleHorizontal(source.Pixels, source.Width, firstRow, rowCount, intermediate, newWidth, horizontal);
+            ResampleVertical(intermediate, firstRow, newWidth * 3, output, newHeight, vertical);
         }
-
-        return new RgbImage(width, rows, pixels);
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(intermediate);
+        }
     }
 
     private static double BicubicKernel(double x)
@@ -84,78 +114,353 @@ public static class PillowResampler
         return 0.0;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static byte Clip8(int value)
     {
         int shifted = value >> PrecisionBits;
         return shifted < 0 ? (byte)0 : shifted > 255 ? (byte)255 : (byte)shifted;
     }
 
-    private static byte[] ResampleHorizontal(
-        byte[] input, int inWidth, int firstRow, int rowCount, int outWidth, Coefficients c)
+    /// <summary>
+    /// Horizontal pass over <paramref name="rowCount"/> rows of <paramref name="input"/> starting at
+    /// <paramref name="firstRow"/>, writing rows of <paramref name="outWidth"/> pixels to the start of
+    /// <paramref name="output"/>.
+    /// </summary>
+    /// <remarks>
+    /// With 256-bit vectors, two taps of one output pixel are summed per step: eight source bytes (taps x and x + 1
+    /// plus two bytes that get weight zero) are widened to eight int32 lanes and multiplied by the lane weights
+    /// (w<sub>x</sub> ×3, w<sub>x+1</sub> ×3, 0, 0); the two halves of the sum are added at the end. With 128-bit
+    /// vectors one tap (four bytes, the fourth unused) is summed per step. Integer addition being exact modulo 2³²,
+    /// the sums equal the scalar ones bit for bit. Pixels whose over-reading load would pass the end of the buffer use
+    /// the scalar loop.
+    /// </remarks>
+    private static void ResampleHorizontal(
+        byte[] input, int inWidth, int firstRow, int rowCount, byte[] output, int outWidth, Coefficients c)
     {
-        var output = new byte[checked(rowCount * outWidth * 3)];
         int inStride = inWidth * 3;
         int outStride = outWidth * 3;
-        for (int y = 0; y < rowCount; y++)
+        if ((long)(firstRow + rowCount) * inStride > input.Length || (long)rowCount * outStride > output.Length)
         {
-            int inRow = (y + firstRow) * inStride;
-            int outRow = y * outStride;
-            for (int xx = 0; xx < outWidth; xx++)
-            {
-                int xmin = c.Bounds[xx * 2];
-                int count = c.Bounds[(xx * 2) + 1];
-                int k = xx * c.KernelSize;
-                int s0 = 1 << (PrecisionBits - 1);
-                int s1 = s0;
-                int s2 = s0;
-                int p = inRow + (xmin * 3);
-                for (int x = 0; x < count; x++, p += 3)
-                {
-                    int w = c.Weights[k + x];
-                    s0 += input[p] * w;
-                    s1 += input[p + 1] * w;
-                    s2 += input[p + 2] * w;
-                }
-
-                int o = outRow + (xx * 3);
-                output[o] = Clip8(s0);
-                output[o + 1] = Clip8(s1);
-                output[o + 2] = Clip8(s2);
-            }
+            throw new InvalidOperationException("Horizontal resampling buffers are smaller than the image.");
         }
 
-        return output;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            // Lane weights per output pixel and tap pair: (w0, w0, w0, w1, w1, w1, 0, 0).
+            int pairs = (c.KernelSize + 1) / 2;
+            int[] laneWeights = ArrayPool<int>.Shared.Rent(checked(outWidth * pairs * 8));
+            try
+            {
+                for (int xx = 0; xx < outWidth; xx++)
+                {
+                    int count = c.Bounds[(xx * 2) + 1];
+                    ReadOnlySpan<int> w = c.Weights.AsSpan(xx * c.KernelSize, count);
+                    Span<int> lanes = laneWeights.AsSpan(xx * pairs * 8, pairs * 8);
+                    for (int pair = 0; pair < (count + 1) / 2; pair++)
+                    {
+                        int w0 = w[pair * 2];
+                        int w1 = (pair * 2) + 1 < count ? w[(pair * 2) + 1] : 0;
+                        Vector256.Create(w0, w0, w0, w1, w1, w1, 0, 0).CopyTo(lanes[(pair * 8)..]);
+                    }
+                }
+
+                for (int y = 0; y < rowCount; y++)
+                {
+                    HorizontalRow256(input, (y + firstRow) * inStride, output, y * outStride, outWidth, c, laneWeights, pairs);
+                }
+            }
+            finally
+            {
+                ArrayPool<int>.Shared.Return(laneWeights);
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            for (int y = 0; y < rowCount; y++)
+            {
+                HorizontalRow128(input, (y + firstRow) * inStride, output, y * outStride, outWidth, c);
+            }
+        }
+        else
+        {
+            ref byte src = ref MemoryMarshal.GetArrayDataReference(input);
+            ref byte dst = ref MemoryMarshal.GetArrayDataReference(output);
+            ref int bounds = ref MemoryMarshal.GetArrayDataReference(c.Bounds);
+            ref int weights = ref MemoryMarshal.GetArrayDataReference(c.Weights);
+            for (int y = 0; y < rowCount; y++)
+            {
+                int inRow = (y + firstRow) * inStride;
+                ref byte outRow = ref Unsafe.Add(ref dst, y * outStride);
+                for (int xx = 0; xx < outWidth; xx++)
+                {
+                    HorizontalPixelScalar(
+                        ref src,
+                        inRow + (Unsafe.Add(ref bounds, xx * 2) * 3),
+                        Unsafe.Add(ref bounds, (xx * 2) + 1),
+                        ref Unsafe.Add(ref weights, xx * c.KernelSize),
+                        ref Unsafe.Add(ref outRow, xx * 3));
+                }
+            }
+        }
     }
 
-    private static byte[] ResampleVertical(byte[] input, int width, int outHeight, Coefficients c)
+    /// <summary>One output row of the horizontal pass, two taps per 256-bit step (callers check the row bounds).</summary>
+    private static void HorizontalRow256(
+        byte[] input, int inRow, byte[] output, int outRow, int outWidth, Coefficients c, int[] laneWeights, int pairs)
     {
-        int stride = width * 3;
-        var output = new byte[checked(outHeight * stride)];
-        var sums = new int[stride];
-        for (int yy = 0; yy < outHeight; yy++)
+        ref byte src = ref MemoryMarshal.GetArrayDataReference(input);
+        ref byte dst = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(output), outRow);
+        ref int bounds = ref MemoryMarshal.GetArrayDataReference(c.Bounds);
+        ref int lanes = ref MemoryMarshal.GetArrayDataReference(laneWeights);
+        int inputLength = input.Length;
+        Vector256<int> initial = Vector256.Create(Half, Half, Half, 0, 0, 0, 0, 0);
+        for (int xx = 0; xx < outWidth; xx++)
         {
-            int ymin = c.Bounds[yy * 2];
-            int count = c.Bounds[(yy * 2) + 1];
-            int k = yy * c.KernelSize;
-            Array.Fill(sums, 1 << (PrecisionBits - 1));
-            for (int y = 0; y < count; y++)
+            int p = inRow + (Unsafe.Add(ref bounds, xx * 2) * 3);
+            int count = Unsafe.Add(ref bounds, (xx * 2) + 1);
+            int steps = (count + 1) >> 1;
+            ref byte o = ref Unsafe.Add(ref dst, xx * 3);
+            if (p + (steps * 6) + 2 > inputLength)
             {
-                int w = c.Weights[k + y];
-                int row = (ymin + y) * stride;
-                for (int i = 0; i < stride; i++)
-                {
-                    sums[i] += input[row + i] * w;
-                }
+                HorizontalPixelScalar(
+                    ref src, p, count, ref MemoryMarshal.GetArrayDataReference(c.Weights), ref o, xx * c.KernelSize);
+                continue;
             }
 
-            int outRow = yy * stride;
-            for (int i = 0; i < stride; i++)
+            ref byte pixel = ref Unsafe.Add(ref src, p);
+            ref int l = ref Unsafe.Add(ref lanes, xx * pairs * 8);
+            Vector256<int> acc = initial;
+            for (int step = 0; step < steps; step++)
             {
-                output[outRow + i] = Clip8(sums[i]);
+                ulong eight = Unsafe.ReadUnaligned<ulong>(ref pixel);
+                Vector128<ushort> words = Vector128.WidenLower(Vector128.CreateScalarUnsafe(eight).AsByte());
+                Vector256<int> values = Vector256.WidenLower(words.ToVector256Unsafe()).AsInt32();
+                acc += values * Vector256.LoadUnsafe(ref l);
+                pixel = ref Unsafe.Add(ref pixel, 6);
+                l = ref Unsafe.Add(ref l, 8);
             }
+
+            acc += Vector256.Shuffle(acc, Vector256.Create(3, 4, 5, 6, 7, 7, 7, 7));
+            Vector128<int> sums = Vector128.Min(
+                Vector128.Max(Vector128.ShiftRightArithmetic(acc.GetLower(), PrecisionBits), Vector128<int>.Zero),
+                Vector128.Create(255));
+            o = (byte)sums.ToScalar();
+            Unsafe.Add(ref o, 1) = (byte)sums.GetElement(1);
+            Unsafe.Add(ref o, 2) = (byte)sums.GetElement(2);
+        }
+    }
+
+    /// <summary>One output row of the horizontal pass, one tap per 128-bit step (callers check the row bounds).</summary>
+    private static void HorizontalRow128(byte[] input, int inRow, byte[] output, int outRow, int outWidth, Coefficients c)
+    {
+        ref byte src = ref MemoryMarshal.GetArrayDataReference(input);
+        ref byte dst = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(output), outRow);
+        ref int bounds = ref MemoryMarshal.GetArrayDataReference(c.Bounds);
+        ref int weights = ref MemoryMarshal.GetArrayDataReference(c.Weights);
+        int inputLength = input.Length;
+        Vector128<int> initial = Vector128.Create(Half, Half, Half, 0);
+        for (int xx = 0; xx < outWidth; xx++)
+        {
+            int p = inRow + (Unsafe.Add(ref bounds, xx * 2) * 3);
+            int count = Unsafe.Add(ref bounds, (xx * 2) + 1);
+            ref byte o = ref Unsafe.Add(ref dst, xx * 3);
+            if (p + (count * 3) + 1 > inputLength)
+            {
+                HorizontalPixelScalar(ref src, p, count, ref weights, ref o, xx * c.KernelSize);
+                continue;
+            }
+
+            ref byte pixel = ref Unsafe.Add(ref src, p);
+            ref int w = ref Unsafe.Add(ref weights, xx * c.KernelSize);
+            Vector128<int> acc = initial;
+            for (int x = 0; x < count; x++)
+            {
+                uint four = Unsafe.ReadUnaligned<uint>(ref pixel);
+                Vector128<ushort> words = Vector128.WidenLower(Vector128.CreateScalarUnsafe(four).AsByte());
+                acc += Vector128.WidenLower(words).AsInt32() * Vector128.Create(Unsafe.Add(ref w, x));
+                pixel = ref Unsafe.Add(ref pixel, 3);
+            }
+
+            Vector128<int> sums = Vector128.Min(
+                Vector128.Max(Vector128.ShiftRightArithmetic(acc, PrecisionBits), Vector128<int>.Zero),
+                Vector128.Create(255));
+            o = (byte)sums.ToScalar();
+            Unsafe.Add(ref o, 1) = (byte)sums.GetElement(1);
+            Unsafe.Add(ref o, 2) = (byte)sums.GetElement(2);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void HorizontalPixelScalar(ref byte src, int p, int count, ref int weights, ref byte output, int weightOffset = 0)
+    {
+        weights = ref Unsafe.Add(ref weights, weightOffset);
+        int s0 = Half;
+        int s1 = Half;
+        int s2 = Half;
+        ref byte pixel = ref Unsafe.Add(ref src, p);
+        for (int x = 0; x < count; x++)
+        {
+            int w = Unsafe.Add(ref weights, x);
+            s0 += pixel * w;
+            s1 += Unsafe.Add(ref pixel, 1) * w;
+            s2 += Unsafe.Add(ref pixel, 2) * w;
+            pixel = ref Unsafe.Add(ref pixel, 3);
         }
 
-        return output;
+        output = Clip8(s0);
+        Unsafe.Add(ref output, 1) = Clip8(s1);
+        Unsafe.Add(ref output, 2) = Clip8(s2);
+    }
+
+    /// <summary>
+    /// Vertical pass: rows of <paramref name="stride"/> bytes of <paramref name="input"/>, whose first row is source
+    /// row <paramref name="rowOffset"/>, into <paramref name="outHeight"/> rows at the start of <paramref name="output"/>.
+    /// </summary>
+    /// <remarks>
+    /// Every byte of a row is summed with the same weights, so the vector paths take 32 (or 16) consecutive bytes at a
+    /// time, widen them to int32 lanes and keep the sums in registers; a row whose length is not a multiple of the
+    /// vector width ends with one block that overlaps the previous one (recomputing the same bytes), and rows shorter
+    /// than one vector use the scalar loop.
+    /// </remarks>
+    private static void ResampleVertical(byte[] input, int rowOffset, int stride, byte[] output, int outHeight, Coefficients c)
+    {
+        if ((long)outHeight * stride > output.Length)
+        {
+            throw new InvalidOperationException("Vertical resampling output buffer is smaller than the image.");
+        }
+
+        ref byte src = ref MemoryMarshal.GetArrayDataReference(input);
+        ref byte dst = ref MemoryMarshal.GetArrayDataReference(output);
+        for (int yy = 0; yy < outHeight; yy++)
+        {
+            int ymin = c.Bounds[yy * 2] - rowOffset;
+            int count = c.Bounds[(yy * 2) + 1];
+            if (ymin < 0 || count < 0 || (long)(ymin + count) * stride > input.Length)
+            {
+                throw new InvalidOperationException("Vertical resampling window lies outside the input rows.");
+            }
+
+            ReadOnlySpan<int> w = c.Weights.AsSpan(yy * c.KernelSize, count);
+            ref byte first = ref Unsafe.Add(ref src, ymin * stride);
+            ref byte outRow = ref Unsafe.Add(ref dst, yy * stride);
+            if (Vector256.IsHardwareAccelerated && stride >= Vector256<byte>.Count)
+            {
+                VerticalRow256(ref first, stride, w, ref outRow);
+            }
+            else if (Vector128.IsHardwareAccelerated && stride >= Vector128<byte>.Count)
+            {
+                VerticalRow128(ref first, stride, w, ref outRow);
+            }
+            else
+            {
+                VerticalRowScalar(ref first, stride, w, ref outRow);
+            }
+        }
+    }
+
+    private static void VerticalRow256(ref byte first, int stride, ReadOnlySpan<int> weights, ref byte output)
+    {
+        int last = stride - Vector256<byte>.Count;
+        Vector256<int> initial = Vector256.Create(Half);
+        Vector256<int> low = Vector256<int>.Zero;
+        Vector256<int> high = Vector256.Create(255);
+        for (int i = 0; ; i += Vector256<byte>.Count)
+        {
+            if (i > last)
+            {
+                i = last;
+            }
+
+            Vector256<int> a0 = initial;
+            Vector256<int> a1 = initial;
+            Vector256<int> a2 = initial;
+            Vector256<int> a3 = initial;
+            ref byte column = ref Unsafe.Add(ref first, i);
+            for (int y = 0; y < weights.Length; y++)
+            {
+                Vector256<int> w = Vector256.Create(weights[y]);
+                Vector256<byte> bytes = Vector256.LoadUnsafe(ref column, (nuint)(y * stride));
+                (Vector256<ushort> lo, Vector256<ushort> hi) = Vector256.Widen(bytes);
+                (Vector256<uint> v0, Vector256<uint> v1) = Vector256.Widen(lo);
+                (Vector256<uint> v2, Vector256<uint> v3) = Vector256.Widen(hi);
+                a0 += v0.AsInt32() * w;
+                a1 += v1.AsInt32() * w;
+                a2 += v2.AsInt32() * w;
+                a3 += v3.AsInt32() * w;
+            }
+
+            a0 = Vector256.Min(Vector256.Max(Vector256.ShiftRightArithmetic(a0, PrecisionBits), low), high);
+            a1 = Vector256.Min(Vector256.Max(Vector256.ShiftRightArithmetic(a1, PrecisionBits), low), high);
+            a2 = Vector256.Min(Vector256.Max(Vector256.ShiftRightArithmetic(a2, PrecisionBits), low), high);
+            a3 = Vector256.Min(Vector256.Max(Vector256.ShiftRightArithmetic(a3, PrecisionBits), low), high);
+            Vector256<ushort> w01 = Vector256.Narrow(a0.AsUInt32(), a1.AsUInt32());
+            Vector256<ushort> w23 = Vector256.Narrow(a2.AsUInt32(), a3.AsUInt32());
+            Vector256.Narrow(w01, w23).StoreUnsafe(ref output, (nuint)i);
+            if (i == last)
+            {
+                return;
+            }
+        }
+    }
+
+    private static void VerticalRow128(ref byte first, int stride, ReadOnlySpan<int> weights, ref byte output)
+    {
+        int last = stride - Vector128<byte>.Count;
+        Vector128<int> initial = Vector128.Create(Half);
+        Vector128<int> low = Vector128<int>.Zero;
+        Vector128<int> high = Vector128.Create(255);
+        for (int i = 0; ; i += Vector128<byte>.Count)
+        {
+            if (i > last)
+            {
+                i = last;
+            }
+
+            Vector128<int> a0 = initial;
+            Vector128<int> a1 = initial;
+            Vector128<int> a2 = initial;
+            Vector128<int> a3 = initial;
+            ref byte column = ref Unsafe.Add(ref first, i);
+            for (int y = 0; y < weights.Length; y++)
+            {
+                Vector128<int> w = Vector128.Create(weights[y]);
+                Vector128<byte> bytes = Vector128.LoadUnsafe(ref column, (nuint)(y * stride));
+                (Vector128<ushort> lo, Vector128<ushort> hi) = Vector128.Widen(bytes);
+                (Vector128<uint> v0, Vector128<uint> v1) = Vector128.Widen(lo);
+                (Vector128<uint> v2, Vector128<uint> v3) = Vector128.Widen(hi);
+                a0 += v0.AsInt32() * w;
+                a1 += v1.AsInt32() * w;
+                a2 += v2.AsInt32() * w;
+                a3 += v3.AsInt32() * w;
+            }
+
+            a0 = Vector128.Min(Vector128.Max(Vector128.ShiftRightArithmetic(a0, PrecisionBits), low), high);
+            a1 = Vector128.Min(Vector128.Max(Vector128.ShiftRightArithmetic(a1, PrecisionBits), low), high);
+            a2 = Vector128.Min(Vector128.Max(Vector128.ShiftRightArithmetic(a2, PrecisionBits), low), high);
+            a3 = Vector128.Min(Vector128.Max(Vector128.ShiftRightArithmetic(a3, PrecisionBits), low), high);
+            Vector128<ushort> w01 = Vector128.Narrow(a0.AsUInt32(), a1.AsUInt32());
+            Vector128<ushort> w23 = Vector128.Narrow(a2.AsUInt32(), a3.AsUInt32());
+            Vector128.Narrow(w01, w23).StoreUnsafe(ref output, (nuint)i);
+            if (i == last)
+            {
+                return;
+            }
+        }
+    }
+
+    private static void VerticalRowScalar(ref byte first, int stride, ReadOnlySpan<int> weights, ref byte output)
+    {
+        for (int i = 0; i < stride; i++)
+        {
+            int sum = Half;
+            ref byte column = ref Unsafe.Add(ref first, i);
+            for (int y = 0; y < weights.Length; y++)
+            {
+                sum += Unsafe.Add(ref column, y * stride) * weights[y];
+            }
+
+            Unsafe.Add(ref output, i) = Clip8(sum);
+        }
     }
 
     /// <summary>Per-output-coordinate windows (first input index, count) and fixed-point weights.</summary>

@@ -1,3 +1,7 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace DeepPerception.ML.Preprocessing.Images;
 
 /// <summary>Settings of <see cref="Qwen2VLImageProcessor"/>; defaults match the Qwen2-VL-7B-Instruct checkpoint.</summary>
@@ -263,9 +267,35 @@ public sealed class Qwen2VLImageProcessor
                 nameof(image));
         }
 
-        RgbImage resized = target.Height == image.Height && target.Width == image.Width
-            ? image
-            : PillowResampler.ResizeBicubic(image, target.Width, target.Height);
+        // The resized image only feeds the patchify below, so it lives in a pooled buffer.
+        bool resize = target.Height != image.Height || target.Width != image.Width;
+        byte[] px = image.Pixels;
+        if (resize)
+        {
+            px = ArrayPool<byte>.Shared.Rent(checked(target.Height * target.Width * 3));
+            PillowResampler.ResizeInto(image, target.Width, target.Height, px);
+        }
+
+        try
+        {
+            return Patchify(px, image, target);
+        }
+        finally
+        {
+            if (resize)
+            {
+                ArrayPool<byte>.Shared.Return(px);
+            }
+        }
+    }
+
+    /// <summary>Cuts the resized HWC bytes <paramref name="px"/> (at least target height × width × 3) into rows.</summary>
+    private ProcessedImage Patchify(byte[] px, RgbImage image, ResizedSize target)
+    {
+        if (px.Length < (long)target.Height * target.Width * 3)
+        {
+            throw new InvalidOperationException("The resized pixel buffer is smaller than the target size.");
+        }
 
         int patch = Options.PatchSize;
         int merge = Options.MergeSize;
@@ -274,10 +304,15 @@ public sealed class Qwen2VLImageProcessor
         int gridW = target.Width / patch;
         int rowLength = Options.RowLength;
         int framePlane = patch * patch;
-        var values = new float[checked(gridH * gridW * rowLength)];
-        byte[] px = resized.Pixels;
-        int stride = resized.Width * 3;
+        // Every element is written below (frame 0 of each channel, then its temporal copies).
+        float[] values = GC.AllocateUninitializedArray<float>(checked(gridH * gridW * rowLength));
+        int stride = target.Width * 3;
 
+        ref byte pixels = ref MemoryMarshal.GetArrayDataReference(px);
+        ref float red = ref MemoryMarshal.GetArrayDataReference(_lookup[0]);
+        ref float green = ref MemoryMarshal.GetArrayDataReference(_lookup[1]);
+        ref float blue = ref MemoryMarshal.GetArrayDataReference(_lookup[2]);
+        int channelSize = temporal * framePlane;
         int row = 0;
         for (int bh = 0; bh < gridH / merge; bh++)
         {
@@ -289,25 +324,33 @@ public sealed class Qwen2VLImageProcessor
                     {
                         int top = ((bh * merge) + mh) * patch;
                         int left = ((bw * merge) + mw) * patch;
-                        int rowBase = row * rowLength;
+
+                        // Frame 0 of the three channels, reading each source pixel's three bytes once.
+                        Span<float> rowValues = values.AsSpan(row * rowLength, rowLength);
+                        ref float r = ref MemoryMarshal.GetReference(rowValues);
+                        ref float g = ref Unsafe.Add(ref r, channelSize);
+                        ref float b = ref Unsafe.Add(ref g, channelSize);
+                        for (int y = 0; y < patch; y++)
+                        {
+                            ref byte src = ref Unsafe.Add(ref pixels, ((top + y) * stride) + (left * 3));
+                            int dst = y * patch;
+                            for (int x = 0; x < patch; x++, dst++)
+                            {
+                                Unsafe.Add(ref r, dst) = Unsafe.Add(ref red, src);
+                                Unsafe.Add(ref g, dst) = Unsafe.Add(ref green, Unsafe.Add(ref src, 1));
+                                Unsafe.Add(ref b, dst) = Unsafe.Add(ref blue, Unsafe.Add(ref src, 2));
+                                src = ref Unsafe.Add(ref src, 3);
+                            }
+                        }
+
+                        // The still image is repeated along the temporal axis.
                         for (int c = 0; c < 3; c++)
                         {
-                            float[] table = _lookup[c];
-                            int channelBase = rowBase + (c * temporal * framePlane);
-                            for (int y = 0; y < patch; y++)
-                            {
-                                int src = ((top + y) * stride) + (left * 3) + c;
-                                int dst = channelBase + (y * patch);
-                                for (int x = 0; x < patch; x++)
-                                {
-                                    values[dst + x] = table[px[src + (x * 3)]];
-                                }
-                            }
-
-                            // The still image is repeated along the temporal axis.
+                            Span<float> channel = rowValues.Slice(c * channelSize, channelSize);
+                            ReadOnlySpan<float> frame = channel[..framePlane];
                             for (int t = 1; t < temporal; t++)
                             {
-                                Array.Copy(values, channelBase, values, channelBase + (t * framePlane), framePlane);
+                                frame.CopyTo(channel.Slice(t * framePlane, framePlane));
                             }
                         }
                     }

@@ -65,6 +65,12 @@ public sealed record ExperimentOptions
     /// <summary>Shape-grounding samples of the base stage.</summary>
     public int ShapeSamples { get; init; } = 400;
 
+    /// <summary>
+    /// Extra base-stage examples of dense grounding on further shape images (<see cref="AttributeGroundingGenerator.DenseTarget"/>:
+    /// every shape's description and box), which supervise every object's box instead of one. 0 (default) = none.
+    /// </summary>
+    public int DenseShapeSamples { get; init; }
+
     /// <summary>Knowledge question/answer pairs per entity in the base stage (up to 3 phrasings).</summary>
     public int KnowledgePerEntity { get; init; } = 1;
 
@@ -140,6 +146,7 @@ public sealed record ExperimentOptions
         if (GrpoRewardProbeSamples < 1) throw new ArgumentException($"GrpoRewardProbeSamples must be at least 1 (got {GrpoRewardProbeSamples}).", nameof(GrpoRewardProbeSamples));
         if (Generations < 2) throw new ArgumentException($"Generations must be at least 2 (got {Generations}).", nameof(Generations));
         if (KnowledgePerEntity is < 1 or > 3) throw new ArgumentException($"KnowledgePerEntity must be 1..3 (got {KnowledgePerEntity}).", nameof(KnowledgePerEntity));
+        if (ShapeSamples < 0 || DenseShapeSamples < 0) throw new ArgumentException($"ShapeSamples ({ShapeSamples}) and DenseShapeSamples ({DenseShapeSamples}) must not be negative.", nameof(DenseShapeSamples));
         if (KnowledgeReplay < 0) throw new ArgumentException($"KnowledgeReplay must not be negative (got {KnowledgeReplay}).", nameof(KnowledgeReplay));
         if (Model.Hidden % Model.Heads != 0 || Model.Hidden / Model.Heads % 2 != 0)
             throw new ArgumentException($"Model.Hidden ({Model.Hidden}) must split into {Model.Heads} heads of even size.", nameof(Model));

@@ -88,6 +88,13 @@ public static class KvgSynthExperiment
                 baseExamples.Add(GroundingExample(s, s.Query, SynthTargets.Direct(s), KvgPromptStyle.None));
             }
 
+            for (var i = 0; i < o.DenseShapeSamples; i++)
+            {
+                // Images the single-target examples do not use.
+                var s = shapes.Generate(o.ShapeSamples + i);
+                baseExamples.Add(GroundingExample(s, AttributeGroundingGenerator.DenseQuery, AttributeGroundingGenerator.DenseTarget(s), KvgPromptStyle.None));
+            }
+
             var baseDir = TrainSft("base", initDir, baseExamples, o.Base);
             baseExamples.Clear();
 

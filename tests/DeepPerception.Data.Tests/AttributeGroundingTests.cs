@@ -1,5 +1,6 @@
 using DeepPerception.Data.Synth;
 using DeepPerception.Data.Validation;
+using DeepPerception.Kvg;
 
 namespace DeepPerception.Data.Tests;
 
@@ -34,6 +35,24 @@ public sealed class AttributeGroundingTests
         Assert.Contains(samples, s => s.Target.Label.Contains("stripe"));
         Assert.Contains(samples, s => s.Target.Label == $"the {s.Target.Shape!.Color.Name} {s.Target.Shape.Kind}");
         Assert.Equal(g.Generate(5).Image.Pixels, new AttributeGroundingGenerator(9).Generate(5).Image.Pixels);
+    }
+
+    [Fact]
+    public void Dense_targets_list_every_shape_in_reading_order_with_its_full_description_and_box()
+    {
+        foreach (var s in new AttributeGroundingGenerator(4).Generate(0, 20))
+        {
+            var lines = AttributeGroundingGenerator.DenseTarget(s).Split('\n');
+            var ordered = s.Objects.OrderBy(o => o.Row).ThenBy(o => o.Column).ToList();
+            Assert.Equal(ordered.Count, lines.Length);
+            for (var i = 0; i < lines.Length; i++)
+            {
+                var b = ordered[i].Box.ToGrid(s.Image.Width, s.Image.Height);
+                Assert.Equal(KvgPrompts.NativeAnswer(ordered[i].Shape!.FullDescription, b.X1, b.Y1, b.X2, b.Y2), lines[i]);
+                var parsed = KvgAnswerParser.Parse(lines[i]);
+                Assert.Equal((b.X1, b.Y1, b.X2, b.Y2), ((int)parsed.X1, (int)parsed.Y1, (int)parsed.X2, (int)parsed.Y2));
+            }
+        }
     }
 
     [Fact]

@@ -28,6 +28,12 @@ public sealed class AttributeGroundingGenerator
     /// <summary>Composition options.</summary>
     public SynthOptions Options { get; }
 
+    /// <summary>The question of a dense-grounding example (<see cref="DenseTarget"/>).</summary>
+    public const string DenseQuery = "Locate every shape in the image.";
+
+    /// <summary>Every shape of a sample with its full description and box, in reading order (<see cref="SynthTargets.Dense"/>).</summary>
+    public static string DenseTarget(SynthSample sample) => SynthTargets.Dense(sample, o => o.Shape?.FullDescription ?? o.Label);
+
     /// <summary>Generates the sample with the given index (deterministic).</summary>
     public SynthSample Generate(int index)
     {

@@ -39,6 +39,21 @@ public static class SynthTargets
         return KvgPrompts.NativeAnswer(sample.Target.Label, b.X1, b.Y1, b.X2, b.Y2);
     }
 
+    /// <summary>
+    /// Dense grounding: every object of the image in reading order (layout row, then column), one native answer per line
+    /// (<c>&lt;|object_ref_start|&gt;label&lt;|object_ref_end|&gt;&lt;|box_start|&gt;(x1,y1),(x2,y2)&lt;|box_end|&gt;</c>), labelled by
+    /// <paramref name="label"/> (default: the object's label). One image supervises as many boxes as it has objects.
+    /// </summary>
+    public static string Dense(SynthSample sample, Func<SynthObject, string>? label = null)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        return string.Join("\n", sample.Objects.OrderBy(o => o.Row).ThenBy(o => o.Column).Select(o =>
+        {
+            var b = o.Box.ToGrid(sample.Image.Width, sample.Image.Height);
+            return KvgPrompts.NativeAnswer(label?.Invoke(o) ?? o.Label, b.X1, b.Y1, b.X2, b.Y2);
+        }));
+    }
+
     /// <summary>The answer block: <c>&lt;answer&gt; …Direct… &lt;/answer&gt;</c>.</summary>
     public static string AnswerBlock(SynthSample sample)
     {

@@ -86,6 +86,9 @@ public sealed class EngineBenchmark(EngineBenchmarkOptions options, TextWriter l
     /// </summary>
     public string Run()
     {
+        // The C# side runs in this process: give it the allocator settings every DeviceWorker applies, so the engine is
+        // measured as it serves and trains (DEEPPERCEPTION_MALLOC_DEFAULTS=1 measures glibc's defaults instead).
+        NativeHeap.KeepFreedMemory();
         var config = Qwen2VLConfig.Preset(options.Preset);
         var work = options.WorkDirectory ?? Path.Combine(Path.GetTempPath(), $"dp-engine-bench-{Environment.ProcessId}");
         var modelDir = Path.Combine(work, "model");
@@ -104,6 +107,7 @@ public sealed class EngineBenchmark(EngineBenchmarkOptions options, TextWriter l
         report.AppendLine(CultureInfo.InvariantCulture, $"# Engine benchmark: C# (TorchSharp) vs PyTorch eager, Qwen2-VL `{options.Preset}`");
         report.AppendLine();
         report.AppendLine(CultureInfo.InvariantCulture, $"- Date (UTC): {DateTime.UtcNow:yyyy-MM-dd HH:mm}; mode: {options.Mode}; machine: {Environment.ProcessorCount} logical CPUs");
+        report.AppendLine(CultureInfo.InvariantCulture, $"- C# native heap as the device workers set it (freed memory kept between steps, `NativeHeap`): {(NativeHeap.IsTuned ? "yes" : "no (glibc defaults)")}");
         report.AppendLine(CultureInfo.InvariantCulture, $"- Model: {options.Preset}, {parameters:N0} parameters (fp32), vocab {config.VocabSize}, decoder {config.NumHiddenLayers}×{config.HiddenSize} (GQA {config.NumAttentionHeads}/{config.NumKeyValueHeads} heads), vision {config.Vision.Depth}×{config.Vision.EmbedDim}");
         report.AppendLine(CultureInfo.InvariantCulture, $"- Prompt: {prompt.Length} tokens = {options.TextTokens} text + vision_start/end + {options.Grid.Tokens(config.Vision.SpatialMergeSize)} image tokens (grid {options.Grid.T}×{options.Grid.H}×{options.Grid.W} = {options.Grid.Rows} patches, {options.Grid.H * 14}×{options.Grid.W * 14} px)");
         report.AppendLine(CultureInfo.InvariantCulture, $"- Decode: {options.NewTokens} new tokens, greedy. Rounds: {options.Rounds} alternating (C# first in odd rounds), {options.Repetitions} timed repetitions per side and round ({options.RecomputeRepetitions} for no-cache decode) after one warm-up; medians over all repetitions.");

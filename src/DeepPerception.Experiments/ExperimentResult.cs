@@ -30,6 +30,13 @@ public sealed record VariantRow(
     int NoEntity,
     BoxDiversity Boxes);
 
+/// <summary>
+/// The base model on held-out shape-grounding images (its own training task): Acc@0.5 in percent, mean IoU, where the
+/// boxes landed (on the named shape, on another shape, on none) against the random-object baseline of the same images.
+/// </summary>
+public sealed record ShapeGroundingReport(int Items, double Accuracy, double MeanIou, int TargetObject, int OtherObject, int NoObject,
+    double RandomObject, BoxDiversity Boxes);
+
 /// <summary>The outcome of one stage of training.</summary>
 /// <param name="Stage">Stage name.</param>
 /// <param name="Examples">Examples (or RL prompts) used.</param>
@@ -78,6 +85,7 @@ public sealed record GrpoRewardReport(
 /// <param name="ResultsPath">Path of <c>results.json</c>.</param>
 /// <param name="TimingsSeconds">Wall-clock time of each phase.</param>
 /// <param name="Comparisons">Paired comparisons of the variants the paper ranks (<see cref="VariantComparisons"/>).</param>
+/// <param name="BaseShapes">The base model on held-out shape images, the grounding task it was trained on.</param>
 public sealed record ExperimentResult(
     IReadOnlyList<VariantRow> Rows,
     BaselineScores Baselines,
@@ -87,7 +95,8 @@ public sealed record ExperimentResult(
     GrpoRewardReport GrpoReward,
     string ResultsPath,
     IReadOnlyDictionary<string, double> TimingsSeconds,
-    IReadOnlyList<KvgComparison> Comparisons)
+    IReadOnlyList<KvgComparison> Comparisons,
+    ShapeGroundingReport BaseShapes)
 {
     /// <summary>The row of a variant.</summary>
     public VariantRow Row(string variant) => Rows.Single(r => r.Variant == variant);

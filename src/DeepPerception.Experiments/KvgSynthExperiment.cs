@@ -97,6 +97,7 @@ public static class KvgSynthExperiment
 
             var baseDir = TrainSft("base", initDir, baseExamples, o.Base);
             baseExamples.Clear();
+            var baseShapes = EvaluateShapes(baseDir, shapes);
 
             // 4a/4b. Direct SFT and CoT-SFT from the base, on the same samples with the same knowledge replay.
             var rng = new Random(o.Seed);
@@ -151,9 +152,9 @@ public static class KvgSynthExperiment
             _timings["total"] = total.Elapsed.TotalSeconds;
             var iouReward = o.ContinuousIouReward ? "continuous" : "thresholded-" + o.IouRewardThreshold.ToString(CultureInfo.InvariantCulture);
             var comparisons = VariantComparisons.Compute(outcomes, o.Seed);
-            var resultsPath = WriteResults(rows, scores, confusions, baselines, filter, iouReward, grpoReward, comparisons);
+            var resultsPath = WriteResults(rows, scores, confusions, baselines, filter, iouReward, grpoReward, comparisons, baseShapes);
             PrintTable(rows, baselines, iouReward, comparisons);
-            return new ExperimentResult(rows, baselines, _stages, filter, iouReward, grpoReward, resultsPath, _timings, comparisons);
+            return new ExperimentResult(rows, baselines, _stages, filter, iouReward, grpoReward, resultsPath, _timings, comparisons, baseShapes);
         }
 
         private void Lap(string name, Stopwatch sw)
@@ -468,6 +469,31 @@ public static class KvgSynthExperiment
             return (row, score, confusion, evaluation.Items.Select(i => new KvgOutcome(i.QuestionId, i.Category, i.Correct)).ToList());
         }
 
+        /// <summary>
+        /// The base model on held-out shape images, the task it was trained on (raw prompt, native answer): can it
+        /// localise at all before any KVG training? Scored like the test split, with the same object-level matching.
+        /// </summary>
+        private ShapeGroundingReport EvaluateShapes(string baseDir, AttributeGroundingGenerator shapes)
+        {
+            ct.ThrowIfCancellationRequested();
+            var sw = Stopwatch.StartNew();
+            var samples = Enumerable.Range(o.ShapeSamples + o.DenseShapeSamples, o.TestSamples).Select(i => shapes.Generate(i)).ToList();
+            using var kvg = LoadKvg(baseDir);
+            var evaluation = KvgEvaluator.Evaluate(kvg, SynthExporter.ToKvgBenchItems(samples),
+                new GroundOptions { Prompt = KvgPromptStyle.None, MaxNewTokens = o.MaxDirectTokens }, o.EvalBatchSize,
+                split: new KvgCategorySplit([AttributeGroundingGenerator.Category], []), cancellationToken: ct);
+            var score = evaluation.Score.Overall;
+            var baselines = BoxBaselines.Compute(samples, o.RandomBoxTrials, o.Seed);
+            var report = new ShapeGroundingReport(samples.Count, score.AccuracyPercent, score.MeanIou,
+                evaluation.Items.Count(i => i.Match.Kind == KvgMatchKind.Target), evaluation.Items.Count(i => i.Match.Kind == KvgMatchKind.OtherEntity),
+                evaluation.Items.Count(i => i.Match.Kind is not (KvgMatchKind.Target or KvgMatchKind.OtherEntity)), baselines.RandomObject,
+                BoxDiversity.Of(evaluation.Items.Select(i => i.Text)));
+            log($"[eval base on shapes] Acc@0.5 {report.Accuracy:F1} (random object {report.RandomObject:F1}), mean IoU {report.MeanIou:F3}; " +
+                $"target {report.TargetObject} / other object {report.OtherObject} / none {report.NoObject}; {report.Boxes.DistinctBoxes} distinct boxes");
+            Lap("eval-base-shapes", sw);
+            return report;
+        }
+
         private static string Truncate(string text) => text.Length <= 200 ? text.Replace('\n', ' ') : text[..200].Replace('\n', ' ') + "…";
 
         private static JsonObject ConfusionJson(EntityConfusion confusion)
@@ -487,7 +513,7 @@ public static class KvgSynthExperiment
         }
 
         private string WriteResults(List<VariantRow> rows, JsonObject scores, JsonObject confusions, BaselineScores baselines, RlFilterReport filter, string iouReward,
-            GrpoRewardReport grpoReward, IReadOnlyList<KvgComparison> comparisons)
+            GrpoRewardReport grpoReward, IReadOnlyList<KvgComparison> comparisons, ShapeGroundingReport baseShapes)
         {
             var rowNodes = new JsonArray();
             foreach (var r in rows)
@@ -528,6 +554,12 @@ public static class KvgSynthExperiment
             var root = new JsonObject
             {
                 ["rows"] = rowNodes,
+                ["base_shapes"] = new JsonObject
+                {
+                    ["items"] = baseShapes.Items, ["accuracy"] = Round(baseShapes.Accuracy), ["mean_iou"] = Math.Round(baseShapes.MeanIou, 4),
+                    ["target_object"] = baseShapes.TargetObject, ["other_object"] = baseShapes.OtherObject, ["none"] = baseShapes.NoObject,
+                    ["random_object"] = Round(baseShapes.RandomObject), ["box_diversity"] = baseShapes.Boxes.ToJson(),
+                },
                 ["comparisons"] = significance["comparisons"]!.DeepClone(),
                 ["paper_goal"] = significance["paper_goal"]!.DeepClone(),
                 ["baselines"] = new JsonObject

@@ -110,6 +110,15 @@ public sealed class KvgSynthExperimentTests : IDisposable
             Assert.InRange(row!["box_diversity"]!["distinct_boxes"]!.GetValue<int>(), 0, options.TestSamples);
         }
 
+        // The base model on held-out shapes: every item lands somewhere, and results.json carries the same figures.
+        var shapesReport = result.BaseShapes;
+        Assert.Equal(options.TestSamples, shapesReport.Items);
+        Assert.Equal(shapesReport.Items, shapesReport.TargetObject + shapesReport.OtherObject + shapesReport.NoObject);
+        // Acc@0.5 and the object match agree up to an IoU on the 0.5 boundary (the scorer rounds IoU to float32 as the paper's code does).
+        Assert.InRange(shapesReport.Accuracy - (100.0 * shapesReport.TargetObject / shapesReport.Items), -100.0 / shapesReport.Items, 100.0 / shapesReport.Items);
+        Assert.Equal(shapesReport.TargetObject, root["base_shapes"]!["target_object"]!.GetValue<int>());
+        Assert.InRange(root["base_shapes"]!["random_object"]!.GetValue<double>(), 1, 100);
+
         Assert.True(File.Exists(Path.Combine(_dir, "models", "cot-sft", "tokenizer.json")));
         Assert.Contains(log, l => l.Contains("baselines", StringComparison.Ordinal));
         Assert.Contains(log, l => l.Contains("McNemar", StringComparison.Ordinal));

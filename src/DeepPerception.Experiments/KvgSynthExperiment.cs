@@ -462,7 +462,7 @@ public static class KvgSynthExperiment
             var row = new VariantRow(variant, style == KvgPromptStyle.R1 ? "r1" : "None", score.Overall.AccuracyPercent, score.Seen?.AccuracyPercent ?? 0,
                 score.Unseen?.AccuracyPercent ?? 0, score.PerCategory.ToDictionary(p => p.Key, p => p.Value.AccuracyPercent), score.ParseFailures,
                 score.Overall.MeanIou, confusion.TargetEntity, confusion.OtherEntity, confusion.NoEntity,
-                BoxDiversity.Of(evaluation.Items.Select(i => i.Text)));
+                BoxDiversity.Of(evaluation.Items.Select(i => i.Prediction)));
             log($"[eval {variant}] overall {row.Overall:F1}, seen {row.Seen:F1}, unseen {row.Unseen:F1}, parse failures {row.ParseFailures}; " +
                 $"target {row.TargetEntity} / other entity {row.OtherEntity} / none {row.NoEntity}; e.g. {Truncate(evaluation.Items[0].Text)}");
             Lap("eval-" + variant, sw);
@@ -487,7 +487,7 @@ public static class KvgSynthExperiment
             var report = new ShapeGroundingReport(samples.Count, score.AccuracyPercent, score.MeanIou,
                 evaluation.Items.Count(i => i.Match.Kind == KvgMatchKind.Target), evaluation.Items.Count(i => i.Match.Kind == KvgMatchKind.OtherEntity),
                 evaluation.Items.Count(i => i.Match.Kind is not (KvgMatchKind.Target or KvgMatchKind.OtherEntity)), baselines.RandomObject,
-                BoxDiversity.Of(evaluation.Items.Select(i => i.Text)));
+                BoxDiversity.Of(evaluation.Items.Select(i => i.Prediction)));
             log($"[eval base on shapes] Acc@0.5 {report.Accuracy:F1} (random object {report.RandomObject:F1}), mean IoU {report.MeanIou:F3}; " +
                 $"target {report.TargetObject} / other object {report.OtherObject} / none {report.NoObject}; {report.Boxes.DistinctBoxes} distinct boxes");
             Lap("eval-base-shapes", sw);

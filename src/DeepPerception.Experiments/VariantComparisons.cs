@@ -25,11 +25,17 @@ public sealed record BoxDiversity(int Parsed, int DistinctBoxes, string? TopBox,
     public static BoxDiversity Of(IEnumerable<string> answers)
     {
         ArgumentNullException.ThrowIfNull(answers);
+        return Of(answers.Select(KvgAnswerParser.Parse));
+    }
+
+    /// <summary>Counts the boxes of answers the evaluator has already parsed (failures are skipped).</summary>
+    public static BoxDiversity Of(IEnumerable<ParsedBox> answers)
+    {
+        ArgumentNullException.ThrowIfNull(answers);
         var counts = new Dictionary<(double, double, double, double), int>();
         var parsed = 0;
-        foreach (var text in answers)
+        foreach (var box in answers)
         {
-            var box = KvgAnswerParser.Parse(text);
             if (box.IsFailure)
             {
                 continue;

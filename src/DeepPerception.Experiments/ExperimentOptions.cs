@@ -47,6 +47,13 @@ public sealed record ExperimentOptions
     /// <summary>Image resolution cap of the processor (pixels); 140² gives at most 25 merged image tokens.</summary>
     public int MaxPixels { get; init; } = 140 * 140;
 
+    /// <summary>
+    /// Base of the decoder's rotary (M-RoPE) frequencies (<c>rope_theta</c> of the saved config). Qwen2-VL's 1e6 suits
+    /// head dimension 128 and long contexts; with the miniature model's head dimension of 24–32, the width section's
+    /// frequencies are 1e-4 … 1e-6 radians per position, so the decoder cannot tell image columns apart by position.
+    /// </summary>
+    public double RopeTheta { get; init; } = 1_000_000.0;
+
     /// <summary>Size of the trained byte-level BPE vocabulary (including the special tokens).</summary>
     public int VocabSize { get; init; } = 1024;
 
@@ -152,6 +159,7 @@ public sealed record ExperimentOptions
             throw new ArgumentException($"Model.Hidden ({Model.Hidden}) must split into {Model.Heads} heads of even size.", nameof(Model));
         if (Model.VisionEmbed % Model.VisionHeads != 0)
             throw new ArgumentException($"Model.VisionEmbed ({Model.VisionEmbed}) must be divisible by Model.VisionHeads ({Model.VisionHeads}).", nameof(Model));
+        if (!(RopeTheta > 1)) throw new ArgumentException($"RopeTheta must be greater than 1 (got {RopeTheta}).", nameof(RopeTheta));
         if (MaxPixels < 56 * 56) throw new ArgumentException($"MaxPixels must be at least {56 * 56} (got {MaxPixels}).", nameof(MaxPixels));
         Synth.Validate();
         return this;

@@ -220,6 +220,7 @@ public static class KvgSynthExperiment
             {
                 VocabSize = bpe.VocabSize, HiddenSize = m.Hidden, IntermediateSize = m.Intermediate, NumHiddenLayers = m.Layers,
                 NumAttentionHeads = m.Heads, NumKeyValueHeads = m.KvHeads, MropeSection = [t, h, half - t - h], MaxPositionEmbeddings = 4096,
+                RopeTheta = o.RopeTheta,
                 BosTokenId = Id(QwenSpecialTokens.EndOfText), EosTokenId = Id(QwenSpecialTokens.ImEnd),
                 VisionStartTokenId = Id(QwenSpecialTokens.VisionStart), VisionEndTokenId = Id(QwenSpecialTokens.VisionEnd),
                 VisionTokenId = Id(QwenSpecialTokens.VisionPad), ImageTokenId = Id(QwenSpecialTokens.ImagePad), VideoTokenId = Id(QwenSpecialTokens.VideoPad),
@@ -228,7 +229,7 @@ public static class KvgSynthExperiment
             using var model = new Qwen2VLForConditionalGeneration(config);
             model.InitializeWeights(o.Seed);
             var parameters = model.parameters().Sum(p => p.numel());
-            log($"model: hidden {m.Hidden}, {m.Layers} layers, vision {m.VisionEmbed}×{m.VisionDepth}, {parameters / 1e6:F2}M parameters");
+            log($"model: hidden {m.Hidden}, {m.Layers} layers, vision {m.VisionEmbed}×{m.VisionDepth}, rope theta {o.RopeTheta:G}, {parameters / 1e6:F2}M parameters");
             return SaveModel(model, "init");
         }
 

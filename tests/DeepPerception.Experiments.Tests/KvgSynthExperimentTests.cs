@@ -129,5 +129,7 @@ public sealed class KvgSynthExperimentTests : IDisposable
     {
         var e = Assert.Throws<ArgumentException>(() => (ExperimentOptions.Quick(_dir) with { Generations = 1 }).Validate());
         Assert.Contains("Generations", e.Message);
+        var theta = Assert.Throws<ArgumentException>(() => (ExperimentOptions.Quick(_dir) with { RopeTheta = 1 }).Validate());
+        Assert.Equal(nameof(ExperimentOptions.RopeTheta), theta.ParamName);
     }
 }

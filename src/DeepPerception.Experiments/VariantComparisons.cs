@@ -147,6 +147,47 @@ public static class VariantComparisons
         return variants;
     }
 
+    /// <summary>
+    /// Reads several finished runs (for example one per seed) and pools them: each variant present in every run gets the
+    /// answers of all runs, with question ids prefixed by the run's position (<c>1:aircraft/0</c>) so that the paired
+    /// comparisons pair a question with itself within its own run only. One folder reads as <see cref="ReadRun"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">No folder was given, or no variant is present in every run.</exception>
+    public static IReadOnlyList<VariantAnswers> ReadRuns(IReadOnlyList<string> runDirectories)
+    {
+        ArgumentNullException.ThrowIfNull(runDirectories);
+        if (runDirectories.Count == 0)
+        {
+            throw new ArgumentException("At least one run folder is needed.", nameof(runDirectories));
+        }
+
+        if (runDirectories.Count == 1)
+        {
+            return ReadRun(runDirectories[0]);
+        }
+
+        var runs = runDirectories.Select(ReadRun).ToList();
+        var common = runs.Select(r => r.Select(v => v.Variant)).Aggregate((a, b) => a.Intersect(b, StringComparer.Ordinal)).ToList();
+        if (common.Count == 0)
+        {
+            throw new ArgumentException($"No variant has predictions in every one of the {runs.Count} runs.", nameof(runDirectories));
+        }
+
+        return common.Select(variant =>
+        {
+            var outcomes = new List<KvgOutcome>();
+            var texts = new List<string>();
+            for (var r = 0; r < runs.Count; r++)
+            {
+                var answers = runs[r].First(v => v.Variant == variant);
+                outcomes.AddRange(answers.Outcomes.Select(o => o with { QuestionId = string.Create(CultureInfo.InvariantCulture, $"{r + 1}:{o.QuestionId}") }));
+                texts.AddRange(answers.Texts);
+            }
+
+            return new VariantAnswers(variant, outcomes, texts);
+        }).ToList();
+    }
+
     /// <summary>The comparisons and the paper goal as JSON (the <c>comparisons</c> and <c>paper_goal</c> of <c>results.json</c>).</summary>
     public static JsonObject ToJson(IReadOnlyList<KvgComparison> comparisons)
     {

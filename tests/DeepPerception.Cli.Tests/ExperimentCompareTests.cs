@@ -32,6 +32,32 @@ public sealed class ExperimentCompareTests : IDisposable
     }
 
     [Fact]
+    public async Task Several_runs_are_pooled_with_questions_paired_within_their_run()
+    {
+        // Run 1: CoT-SFT gains one question; run 2 (the same question ids, another seed): it gains two more.
+        Write("direct-sft", [true, false, false, false], "seed-a");
+        Write("cot-sft", [true, true, false, false], "seed-a");
+        Write("direct-sft", [false, false, true, false], "seed-b");
+        Write("cot-sft", [true, true, true, false], "seed-b");
+        var report = Path.Combine(_dir, "pooled", "comparisons.json");
+        var run = await CliHarness.RunAsync("experiment", "compare", "--run", $"{Path.Combine(_dir, "seed-a")},{Path.Combine(_dir, "seed-b")}", "--out", report);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("pooled 2 runs", run.Out);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(report))!;
+        var overall = json["comparisons"]!.AsArray().Single()!["overall"]!;
+        Assert.Equal(8, overall["items"]!.GetValue<int>());
+        Assert.Equal(25, overall["accuracy_a"]!.GetValue<double>());
+        Assert.Equal(62.5, overall["accuracy_b"]!.GetValue<double>());
+        Assert.Equal(3, overall["only_b"]!.GetValue<int>());
+        Assert.Equal(0, overall["only_a"]!.GetValue<int>());
+        Assert.Equal(2, json["runs"]!.AsArray().Count);
+
+        var missingOut = await CliHarness.RunAsync("experiment", "compare", "--run", $"{Path.Combine(_dir, "seed-a")},{Path.Combine(_dir, "seed-b")}");
+        Assert.NotEqual(0, missingOut.ExitCode);
+        Assert.Contains("--out", missingOut.Error);
+    }
+
+    [Fact]
     public async Task A_folder_without_eval_results_is_an_error_naming_it()
     {
         Directory.CreateDirectory(_dir);
@@ -40,9 +66,9 @@ public sealed class ExperimentCompareTests : IDisposable
         Assert.Contains("eval", run.Error);
     }
 
-    private void Write(string variant, bool[] correct)
+    private void Write(string variant, bool[] correct, string? run = null)
     {
-        var dir = Path.Combine(_dir, "eval", variant);
+        var dir = Path.Combine(run is null ? _dir : Path.Combine(_dir, run), "eval", variant);
         Directory.CreateDirectory(dir);
         var domains = new[] { "aircraft", "car", "dog", "flower" };
         File.WriteAllLines(Path.Combine(dir, "predictions.jsonl"), correct.Select((c, i) =>

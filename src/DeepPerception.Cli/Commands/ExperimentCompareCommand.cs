@@ -11,7 +11,8 @@ namespace DeepPerception.Cli.Commands;
 /// <c>experiment compare</c>: reads a finished KVG-Synth run's per-question answers (<c>eval/*/predictions.jsonl</c>) and
 /// prints how sure its variant ranking is — paired-bootstrap confidence intervals and McNemar p-values of CoT-SFT and
 /// CoT-SFT + GRPO against direct SFT and of GRPO against CoT-SFT, whether the paper's margins were met, and how varied
-/// each variant's boxes are. Writes <c>DIR/comparisons.json</c>.
+/// each variant's boxes are. Writes <c>DIR/comparisons.json</c>. Given several runs (comma-separated, for example one per
+/// seed), it pools their answers, pairing each question within its own run, and writes the report to <c>--out</c>.
 /// </summary>
 public sealed class ExperimentCompareCommand : ICliCommand
 {
@@ -24,19 +25,42 @@ public sealed class ExperimentCompareCommand : ICliCommand
     /// <inheritdoc />
     public IReadOnlyList<CliOption> Options { get; } =
     [
-        new("run", "DIR", "the --out folder of a finished 'experiment kvg-synth' run", Required: true),
+        new("run", "DIR[,DIR…]", "the --out folder of a finished 'experiment kvg-synth' run; several (comma-separated) are pooled", Required: true),
+        new("out", "FILE", "where to write the report (default DIR/comparisons.json; required with several runs)"),
         new("seed", "N", "bootstrap seed (default 0)"),
     ];
 
     /// <inheritdoc />
     public Task<int> RunAsync(CliArguments args, CliContext context, CancellationToken cancellationToken)
     {
-        var run = args.Required("run");
+        var runs = args.Required("run").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (runs.Length == 0)
+        {
+            throw new CliUsageException("--run", "names no folder.");
+        }
+
+        var path = args.String("out") ?? (runs.Length == 1
+            ? Path.Combine(runs[0], "comparisons.json")
+            : throw new CliUsageException("--out", $"is required when {runs.Length} runs are pooled."));
         var seed = args.Int("seed", 0, 0);
-        var variants = VariantComparisons.ReadRun(run);
+        IReadOnlyList<VariantAnswers> variants;
+        try
+        {
+            variants = VariantComparisons.ReadRuns(runs);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliUsageException("--run", e.Message);
+        }
+
         if (variants.Count == 0)
         {
-            throw new CliUsageException("--run", $"{run}/eval has no variant with a predictions.jsonl.");
+            throw new CliUsageException("--run", $"{runs[0]}/eval has no variant with a predictions.jsonl.");
+        }
+
+        if (runs.Length > 1)
+        {
+            context.Out.WriteLine($"pooled {runs.Length} runs: {string.Join(", ", runs)}");
         }
 
         var outcomes = variants.ToDictionary(v => v.Variant, v => v.Outcomes, StringComparer.Ordinal);
@@ -67,7 +91,8 @@ public sealed class ExperimentCompareCommand : ICliCommand
                 $"paper goal (CoT-SFT + GRPO − direct SFT ≥ {VariantComparisons.GoalOverall} overall, ≥ {VariantComparisons.PaperGainUnseen} unseen): {((bool)met ? "met" : "not met")}"));
         }
 
-        var path = Path.Combine(run, "comparisons.json");
+        json["runs"] = new System.Text.Json.Nodes.JsonArray(runs.Select(r => (System.Text.Json.Nodes.JsonNode?)Path.GetFullPath(r)).ToArray());
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         File.WriteAllText(path, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), new UTF8Encoding(false));
         context.Out.WriteLine($"written: {path}");
         return Task.FromResult(CliApp.Success);

@@ -29,6 +29,12 @@ public sealed record ExperimentOptions
     /// <summary>Folder that receives the checkpoints, metrics, predictions and <c>results.json</c>.</summary>
     public required string OutputDirectory { get; init; }
 
+    /// <summary>
+    /// The output folder of an earlier run whose tokenizer and base model this run reuses instead of training them (the
+    /// seed, image options and model settings should match that run's). Null (default) trains both.
+    /// </summary>
+    public string? BaseFrom { get; init; }
+
     /// <summary>Seed of the world, the splits, the tokenizer corpus, weight init and training order.</summary>
     public int Seed { get; init; } = 7;
 

@@ -76,28 +76,11 @@ public static class KvgSynthExperiment
                 $"{knowledge.Count} knowledge pairs; baselines Acc@0.5: uniform box {baselines.UniformRandomBox:F1}, centre box {baselines.CentreBox:F1}, " +
                 $"random object {baselines.RandomObject:F1}, largest object {baselines.LargestObject:F1}");
 
-            // 2. Tokenizer and model.
-            var initDir = BuildTokenizerAndModel(world, split, shapes, corpus, knowledge);
-            Lap("data+tokenizer+init", sw);
-
-            // 3. Base.
-            var baseExamples = knowledge.Select(k => TextExample(k.Question, k.Answer)).ToList();
-            for (var i = 0; i < o.ShapeSamples; i++)
-            {
-                var s = shapes.Generate(i);
-                baseExamples.Add(GroundingExample(s, s.Query, SynthTargets.Direct(s), KvgPromptStyle.None));
-            }
-
-            for (var i = 0; i < o.DenseShapeSamples; i++)
-            {
-                // Images the single-target examples do not use.
-                var s = shapes.Generate(o.ShapeSamples + i);
-                baseExamples.Add(GroundingExample(s, AttributeGroundingGenerator.DenseQuery, AttributeGroundingGenerator.DenseTarget(s), KvgPromptStyle.None));
-            }
-
-            var baseDir = TrainSft("base", initDir, baseExamples, o.Base);
-            baseExamples.Clear();
-            var baseShapes = EvaluateShapes(baseDir, shapes);
+            // 2 and 3. Tokenizer, model and base; or the base of an earlier run.
+            var (baseDir, shapesSeen) = o.BaseFrom is { } earlier
+                ? ReuseBase(earlier)
+                : (TrainBase(world, split, shapes, corpus, knowledge, sw), o.ShapeSamples + o.DenseShapeSamples);
+            var baseShapes = EvaluateShapes(baseDir, shapes, shapesSeen);
 
             // 4a/4b. Direct SFT and CoT-SFT from the base, on the same samples with the same knowledge replay.
             var rng = new Random(o.Seed);
@@ -155,6 +138,61 @@ public static class KvgSynthExperiment
             var resultsPath = WriteResults(rows, scores, confusions, baselines, filter, iouReward, grpoReward, comparisons, baseShapes);
             PrintTable(rows, baselines, iouReward, comparisons);
             return new ExperimentResult(rows, baselines, _stages, filter, iouReward, grpoReward, resultsPath, _timings, comparisons, baseShapes);
+        }
+
+        private string TrainBase(SynthWorld world, SynthSplit split, AttributeGroundingGenerator shapes, IReadOnlyList<string> corpus,
+            List<(string Question, string Answer)> knowledge, Stopwatch sw)
+        {
+            var initDir = BuildTokenizerAndModel(world, split, shapes, corpus, knowledge);
+            Lap("data+tokenizer+init", sw);
+            var baseExamples = knowledge.Select(k => TextExample(k.Question, k.Answer)).ToList();
+            for (var i = 0; i < o.ShapeSamples; i++)
+            {
+                var s = shapes.Generate(i);
+                baseExamples.Add(GroundingExample(s, s.Query, SynthTargets.Direct(s), KvgPromptStyle.None));
+            }
+
+            for (var i = 0; i < o.DenseShapeSamples; i++)
+            {
+                // Images the single-target examples do not use.
+                var s = shapes.Generate(o.ShapeSamples + i);
+                baseExamples.Add(GroundingExample(s, AttributeGroundingGenerator.DenseQuery, AttributeGroundingGenerator.DenseTarget(s), KvgPromptStyle.None));
+            }
+
+            return TrainSft("base", initDir, baseExamples, o.Base);
+        }
+
+        /// <summary>
+        /// Takes the tokenizer and base model of an earlier run instead of training them again; returns the base folder and
+        /// how many shape images that run trained on (read from its <c>results.json</c>), so the shape score stays held out.
+        /// </summary>
+        private (string BaseDir, int ShapesSeen) ReuseBase(string earlierRun)
+        {
+            var earlier = Path.GetFullPath(earlierRun);
+            var baseDir = Path.Combine(earlier, "models", "base");
+            _tokenizerDir = Path.Combine(earlier, "tokenizer");
+            if (!File.Exists(Path.Combine(baseDir, "config.json")) || !File.Exists(Path.Combine(_tokenizerDir, "tokenizer.json")))
+            {
+                throw new ArgumentException($"{earlier} holds no base model and tokenizer (models/base/config.json, tokenizer/tokenizer.json) of a finished run.", nameof(ExperimentOptions.BaseFrom));
+            }
+
+            var resultsPath = Path.Combine(earlier, "results.json");
+            int shapesSeen;
+            try
+            {
+                var options = JsonNode.Parse(File.ReadAllText(resultsPath))?["options"];
+                shapesSeen = options!["ShapeSamples"]!.GetValue<int>() + options["DenseShapeSamples"]!.GetValue<int>();
+            }
+            catch (Exception e) when (e is IOException or JsonException or NullReferenceException or InvalidOperationException or FormatException)
+            {
+                throw new ArgumentException($"{resultsPath} is not the results.json of a finished run (its options name the base's shape samples): {e.Message}",
+                    nameof(ExperimentOptions.BaseFrom), e);
+            }
+
+            _tokenizer = QwenTokenizer.FromDirectory(_tokenizerDir);
+            _processor = new Qwen2VLImageProcessor(new Qwen2VLImageProcessorOptions { MaxPixels = o.MaxPixels });
+            log($"base: reusing {baseDir} and its tokenizer (no base training in this run; it saw {shapesSeen} shape images)");
+            return (baseDir, shapesSeen);
         }
 
         private void Lap(string name, Stopwatch sw)
@@ -474,11 +512,11 @@ public static class KvgSynthExperiment
         /// The base model on held-out shape images, the task it was trained on (raw prompt, native answer): can it
         /// localise at all before any KVG training? Scored like the test split, with the same object-level matching.
         /// </summary>
-        private ShapeGroundingReport EvaluateShapes(string baseDir, AttributeGroundingGenerator shapes)
+        private ShapeGroundingReport EvaluateShapes(string baseDir, AttributeGroundingGenerator shapes, int shapesSeen)
         {
             ct.ThrowIfCancellationRequested();
             var sw = Stopwatch.StartNew();
-            var samples = Enumerable.Range(o.ShapeSamples + o.DenseShapeSamples, o.TestSamples).Select(i => shapes.Generate(i)).ToList();
+            var samples = Enumerable.Range(shapesSeen, o.TestSamples).Select(i => shapes.Generate(i)).ToList();
             using var kvg = LoadKvg(baseDir);
             var evaluation = KvgEvaluator.Evaluate(kvg, SynthExporter.ToKvgBenchItems(samples),
                 new GroundOptions { Prompt = KvgPromptStyle.None, MaxNewTokens = o.MaxDirectTokens }, o.EvalBatchSize,

@@ -125,6 +125,36 @@ public sealed class KvgSynthExperimentTests : IDisposable
     }
 
     [Fact]
+    public void A_run_can_reuse_the_tokenizer_and_base_of_an_earlier_run()
+    {
+        torch.set_num_threads(1);
+        var first = ExperimentOptions.Quick(Path.Combine(_dir, "first")) with
+        {
+            Threads = 1, TrainSamples = 16, RlCandidates = 4, TestSamples = 10, ShapeSamples = 24, Base = new StageOptions(1, 4e-3, 8),
+            Sft = new StageOptions(1, 4e-3, 8), GrpoMaxSteps = 1, GrpoRewardProbePrompts = 1, GrpoRewardProbeSamples = 2, RandomBoxTrials = 5,
+        };
+        KvgSynthExperiment.Run(first, _ => { });
+
+        // ShapeSamples differs on purpose: the held-out shape images follow the 24 the reused base trained on.
+        var log = new List<string>();
+        var secondDir = Path.Combine(_dir, "second");
+        KvgSynthExperiment.Run(first with { OutputDirectory = secondDir, BaseFrom = first.OutputDirectory, ShapeSamples = 0 }, log.Add);
+        Assert.Contains(log, l => l.Contains("reusing", StringComparison.Ordinal) && l.Contains("saw 24 shape images", StringComparison.Ordinal));
+        Assert.DoesNotContain(log, l => l.Contains("[base]", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(secondDir, "models", "base")));
+        Assert.True(File.Exists(Path.Combine(secondDir, "models", "direct-sft", "tokenizer.json")));
+
+        // The base variant is the earlier run's model: the same answers to the same test questions.
+        Assert.Equal(File.ReadAllLines(Path.Combine(first.OutputDirectory, "eval", "base", "predictions.jsonl")),
+            File.ReadAllLines(Path.Combine(secondDir, "eval", "base", "predictions.jsonl")));
+
+        // A folder without a trained base is refused, naming the setting.
+        var e = Assert.Throws<ArgumentException>(() =>
+            KvgSynthExperiment.Run(first with { OutputDirectory = Path.Combine(_dir, "third"), BaseFrom = secondDir }, _ => { }));
+        Assert.Equal(nameof(ExperimentOptions.BaseFrom), e.ParamName);
+    }
+
+    [Fact]
     public void Bad_options_are_refused_with_the_setting_named()
     {
         var e = Assert.Throws<ArgumentException>(() => (ExperimentOptions.Quick(_dir) with { Generations = 1 }).Validate());

@@ -84,6 +84,13 @@ public sealed record ExperimentOptions
     /// </summary>
     public int DenseShapeSamples { get; init; }
 
+    /// <summary>
+    /// Extra base-stage examples that ground a shape after a templated rationale (r1 prompt, <see cref="SynthTargets.Cot"/>)
+    /// on further shape images, so that the base model also practises reading a position far from the image, where
+    /// CoT answers write their box. 0 (default) = none.
+    /// </summary>
+    public int ShapeCotSamples { get; init; }
+
     /// <summary>Knowledge question/answer pairs per entity in the base stage (up to 3 phrasings).</summary>
     public int KnowledgePerEntity { get; init; } = 1;
 
@@ -159,7 +166,8 @@ public sealed record ExperimentOptions
         if (GrpoRewardProbeSamples < 1) throw new ArgumentException($"GrpoRewardProbeSamples must be at least 1 (got {GrpoRewardProbeSamples}).", nameof(GrpoRewardProbeSamples));
         if (Generations < 2) throw new ArgumentException($"Generations must be at least 2 (got {Generations}).", nameof(Generations));
         if (KnowledgePerEntity is < 1 or > 3) throw new ArgumentException($"KnowledgePerEntity must be 1..3 (got {KnowledgePerEntity}).", nameof(KnowledgePerEntity));
-        if (ShapeSamples < 0 || DenseShapeSamples < 0) throw new ArgumentException($"ShapeSamples ({ShapeSamples}) and DenseShapeSamples ({DenseShapeSamples}) must not be negative.", nameof(DenseShapeSamples));
+        if (ShapeSamples < 0 || DenseShapeSamples < 0 || ShapeCotSamples < 0)
+            throw new ArgumentException($"ShapeSamples ({ShapeSamples}), DenseShapeSamples ({DenseShapeSamples}) and ShapeCotSamples ({ShapeCotSamples}) must not be negative.", nameof(ShapeCotSamples));
         if (KnowledgeReplay < 0) throw new ArgumentException($"KnowledgeReplay must not be negative (got {KnowledgeReplay}).", nameof(KnowledgeReplay));
         if (Model.Hidden % Model.Heads != 0 || Model.Hidden / Model.Heads % 2 != 0)
             throw new ArgumentException($"Model.Hidden ({Model.Hidden}) must split into {Model.Heads} heads of even size.", nameof(Model));

@@ -79,7 +79,7 @@ public static class KvgSynthExperiment
             // 2 and 3. Tokenizer, model and base; or the base of an earlier run.
             var (baseDir, shapesSeen) = o.BaseFrom is { } earlier
                 ? ReuseBase(earlier)
-                : (TrainBase(world, split, shapes, corpus, knowledge, sw), o.ShapeSamples + o.DenseShapeSamples);
+                : (TrainBase(world, split, shapes, corpus, knowledge, sw), o.ShapeSamples + o.DenseShapeSamples + o.ShapeCotSamples);
             var baseShapes = EvaluateShapes(baseDir, shapes, shapesSeen);
 
             // 4a/4b. Direct SFT and CoT-SFT from the base, on the same samples with the same knowledge replay.
@@ -159,6 +159,13 @@ public static class KvgSynthExperiment
                 baseExamples.Add(GroundingExample(s, AttributeGroundingGenerator.DenseQuery, AttributeGroundingGenerator.DenseTarget(s), KvgPromptStyle.None));
             }
 
+            for (var i = 0; i < o.ShapeCotSamples; i++)
+            {
+                // Grounding after a rationale, on further images: the box comes a hundred tokens after the image, as in CoT.
+                var s = shapes.Generate(o.ShapeSamples + o.DenseShapeSamples + i);
+                baseExamples.Add(GroundingExample(s, s.Query, SynthTargets.Cot(s, o.CotLayout), KvgPromptStyle.R1));
+            }
+
             return TrainSft("base", initDir, baseExamples, o.Base);
         }
 
@@ -181,7 +188,8 @@ public static class KvgSynthExperiment
             try
             {
                 var options = JsonNode.Parse(File.ReadAllText(resultsPath))?["options"];
-                shapesSeen = options!["ShapeSamples"]!.GetValue<int>() + options["DenseShapeSamples"]!.GetValue<int>();
+                shapesSeen = options!["ShapeSamples"]!.GetValue<int>() + options["DenseShapeSamples"]!.GetValue<int>()
+                    + (options["ShapeCotSamples"]?.GetValue<int>() ?? 0);
             }
             catch (Exception e) when (e is IOException or JsonException or NullReferenceException or InvalidOperationException or FormatException)
             {

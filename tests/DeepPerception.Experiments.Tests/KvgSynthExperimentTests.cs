@@ -130,16 +130,16 @@ public sealed class KvgSynthExperimentTests : IDisposable
         torch.set_num_threads(1);
         var first = ExperimentOptions.Quick(Path.Combine(_dir, "first")) with
         {
-            Threads = 1, TrainSamples = 16, RlCandidates = 4, TestSamples = 10, ShapeSamples = 24, Base = new StageOptions(1, 4e-3, 8),
+            Threads = 1, TrainSamples = 16, RlCandidates = 4, TestSamples = 10, ShapeSamples = 24, ShapeCotSamples = 4, Base = new StageOptions(1, 4e-3, 8),
             Sft = new StageOptions(1, 4e-3, 8), GrpoMaxSteps = 1, GrpoRewardProbePrompts = 1, GrpoRewardProbeSamples = 2, RandomBoxTrials = 5,
         };
         KvgSynthExperiment.Run(first, _ => { });
 
-        // ShapeSamples differs on purpose: the held-out shape images follow the 24 the reused base trained on.
+        // ShapeSamples differs on purpose: the held-out shape images follow the 24 + 4 the reused base trained on.
         var log = new List<string>();
         var secondDir = Path.Combine(_dir, "second");
         KvgSynthExperiment.Run(first with { OutputDirectory = secondDir, BaseFrom = first.OutputDirectory, ShapeSamples = 0 }, log.Add);
-        Assert.Contains(log, l => l.Contains("reusing", StringComparison.Ordinal) && l.Contains("saw 24 shape images", StringComparison.Ordinal));
+        Assert.Contains(log, l => l.Contains("reusing", StringComparison.Ordinal) && l.Contains("saw 28 shape images", StringComparison.Ordinal));
         Assert.DoesNotContain(log, l => l.Contains("[base]", StringComparison.Ordinal));
         Assert.False(Directory.Exists(Path.Combine(secondDir, "models", "base")));
         Assert.True(File.Exists(Path.Combine(secondDir, "models", "direct-sft", "tokenizer.json")));
@@ -161,5 +161,7 @@ public sealed class KvgSynthExperimentTests : IDisposable
         Assert.Contains("Generations", e.Message);
         var theta = Assert.Throws<ArgumentException>(() => (ExperimentOptions.Quick(_dir) with { RopeTheta = 1 }).Validate());
         Assert.Equal(nameof(ExperimentOptions.RopeTheta), theta.ParamName);
+        var shapeCot = Assert.Throws<ArgumentException>(() => (ExperimentOptions.Quick(_dir) with { ShapeCotSamples = -1 }).Validate());
+        Assert.Equal(nameof(ExperimentOptions.ShapeCotSamples), shapeCot.ParamName);
     }
 }

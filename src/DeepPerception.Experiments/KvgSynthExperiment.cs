@@ -183,15 +183,18 @@ public static class KvgSynthExperiment
                 throw new ArgumentException($"{earlier} holds no base model and tokenizer (models/base/config.json, tokenizer/tokenizer.json) of a finished run.", nameof(ExperimentOptions.BaseFrom));
             }
 
+            // The earlier run's options say how many shape images its base trained on (older runs lack ShapeCotSamples).
             var resultsPath = Path.Combine(earlier, "results.json");
             int shapesSeen;
             try
             {
-                var options = JsonNode.Parse(File.ReadAllText(resultsPath))?["options"];
-                shapesSeen = options!["ShapeSamples"]!.GetValue<int>() + options["DenseShapeSamples"]!.GetValue<int>()
-                    + (options["ShapeCotSamples"]?.GetValue<int>() ?? 0);
+                var options = JsonNode.Parse(File.ReadAllText(resultsPath))?["options"] as JsonObject
+                    ?? throw new InvalidDataException("it has no options object");
+                int Count(string name, bool required) => options[name]?.GetValue<int>()
+                    ?? (required ? throw new InvalidDataException($"options.{name} is missing") : 0);
+                shapesSeen = Count("ShapeSamples", true) + Count("DenseShapeSamples", true) + Count("ShapeCotSamples", false);
             }
-            catch (Exception e) when (e is IOException or JsonException or NullReferenceException or InvalidOperationException or FormatException)
+            catch (Exception e) when (e is IOException or InvalidDataException or JsonException or InvalidOperationException or FormatException)
             {
                 throw new ArgumentException($"{resultsPath} is not the results.json of a finished run (its options name the base's shape samples): {e.Message}",
                     nameof(ExperimentOptions.BaseFrom), e);

@@ -152,6 +152,17 @@ public sealed class KvgSynthExperimentTests : IDisposable
         var e = Assert.Throws<ArgumentException>(() =>
             KvgSynthExperiment.Run(first with { OutputDirectory = Path.Combine(_dir, "third"), BaseFrom = secondDir }, _ => { }));
         Assert.Equal(nameof(ExperimentOptions.BaseFrom), e.ParamName);
+
+        // So is one whose results.json does not say how many shape images its base saw.
+        var broken = Path.Combine(_dir, "broken");
+        Directory.CreateDirectory(Path.Combine(broken, "models", "base"));
+        Directory.CreateDirectory(Path.Combine(broken, "tokenizer"));
+        File.Copy(Path.Combine(first.OutputDirectory, "models", "base", "config.json"), Path.Combine(broken, "models", "base", "config.json"));
+        File.Copy(Path.Combine(first.OutputDirectory, "tokenizer", "tokenizer.json"), Path.Combine(broken, "tokenizer", "tokenizer.json"));
+        File.WriteAllText(Path.Combine(broken, "results.json"), """{"options":{"DenseShapeSamples":0}}""");
+        var missing = Assert.Throws<ArgumentException>(() =>
+            KvgSynthExperiment.Run(first with { OutputDirectory = Path.Combine(_dir, "fourth"), BaseFrom = broken }, _ => { }));
+        Assert.Contains("options.ShapeSamples is missing", missing.Message);
     }
 
     [Fact]

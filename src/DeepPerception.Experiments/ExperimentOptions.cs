@@ -91,6 +91,9 @@ public sealed record ExperimentOptions
     /// </summary>
     public int ShapeCotSamples { get; init; }
 
+    /// <summary>Shape images the base stage trains on (single-target, dense and rationale examples, in that order).</summary>
+    public int ShapeImages => ShapeSamples + DenseShapeSamples + ShapeCotSamples;
+
     /// <summary>Knowledge question/answer pairs per entity in the base stage (up to 3 phrasings).</summary>
     public int KnowledgePerEntity { get; init; } = 1;
 

@@ -79,7 +79,7 @@ public static class KvgSynthExperiment
             // 2 and 3. Tokenizer, model and base; or the base of an earlier run.
             var (baseDir, shapesSeen) = o.BaseFrom is { } earlier
                 ? ReuseBase(earlier)
-                : (TrainBase(world, split, shapes, corpus, knowledge, sw), o.ShapeSamples + o.DenseShapeSamples + o.ShapeCotSamples);
+                : (TrainBase(world, split, shapes, corpus, knowledge, sw), o.ShapeImages);
             var baseShapes = EvaluateShapes(baseDir, shapes, shapesSeen);
 
             // 4a/4b. Direct SFT and CoT-SFT from the base, on the same samples with the same knowledge replay.

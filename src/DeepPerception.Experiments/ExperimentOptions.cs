@@ -91,6 +91,12 @@ public sealed record ExperimentOptions
     /// </summary>
     public int ShapeCotSamples { get; init; }
 
+    /// <summary>
+    /// Batch examples of similar length together in every SFT stage (<see cref="SftOptions.GroupByLength"/>), so a
+    /// rationale does not pad a batch of short answers to its length. Off by default (a plain shuffle).
+    /// </summary>
+    public bool GroupByLength { get; init; }
+
     /// <summary>Shape images the base stage trains on (single-target, dense and rationale examples, in that order).</summary>
     public int ShapeImages => ShapeSamples + DenseShapeSamples + ShapeCotSamples;
 

@@ -347,6 +347,7 @@ public static class KvgSynthExperiment
             {
                 LearningRate = stageOptions.LearningRate, WarmupRatio = 0.1, Epochs = stageOptions.Epochs, BatchSize = stageOptions.BatchSize,
                 Freeze = new FreezeOptions { Vision = false, Merger = false }, Seed = o.Seed, PadTokenId = _tokenizer.PadTokenId ?? 0, Stage = stage,
+                GroupByLength = o.GroupByLength,
             };
             var trainer = new SftTrainer(model, options);
             var total = trainer.TotalSteps(examples.Count);

@@ -94,6 +94,56 @@ public sealed class SftTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Length_grouped_order_is_a_seeded_permutation_whose_batches_share_a_length()
+    {
+        // 1000 items: every third one long (as base rationales among short answers), three left over after batches of 8.
+        var lengths = Enumerable.Range(0, 1003).Select(i => i % 3 == 0 ? 120 + i % 7 : 20 + i % 5).ToArray();
+        var order = TrainingCommon.LengthGroupedOrder(lengths, 8, seed: 11, epoch: 2);
+        Assert.Equal(Enumerable.Range(0, lengths.Length), order.Order());
+        Assert.Equal(order, TrainingCommon.LengthGroupedOrder(lengths, 8, seed: 11, epoch: 2));
+        Assert.NotEqual(order, TrainingCommon.LengthGroupedOrder(lengths, 8, seed: 11, epoch: 3));
+        Assert.NotEqual(order, TrainingCommon.LengthGroupedOrder(lengths, 8, seed: 12, epoch: 2));
+
+        var batches = order.Take(1000).Chunk(8).ToList();
+        var mixed = batches.Count(b => b.Any(i => lengths[i] >= 120) && b.Any(i => lengths[i] < 120));
+        // a sorted group of 400 holds one batch at most that straddles the two length classes
+        Assert.InRange(mixed, 0, 3);
+        var padded = batches.Sum(b => b.Length * b.Max(i => lengths[i]));
+        var plain = TrainingCommon.EpochOrder(lengths.Length, 11, 2).Take(1000).Chunk(8).Sum(b => b.Length * b.Max(i => lengths[i]));
+        Assert.True(padded < plain * 0.6, $"padded tokens {padded} grouped vs {plain} plain");
+        // the batches are shuffled, not laid out longest first
+        Assert.Contains(batches.Take(20), b => lengths[b[0]] < 120);
+        Assert.Contains(batches.Take(20), b => lengths[b[0]] >= 120);
+    }
+
+    [Fact]
+    public void A_length_grouped_run_resumes_bit_identically()
+    {
+        // half the examples carry 12 more prompt tokens, so grouping changes which examples share a batch
+        var data = ToyData(8, 6).Select((x, i) => i % 2 == 0 ? x
+            : x with { InputIds = [.. Enumerable.Repeat(65L, 12), .. x.InputIds], TargetMask = [.. new bool[12], .. x.TargetMask] }).ToList();
+        var options = Options(Path.Combine(_tmp, "g"), checkpointEvery: 3) with { Epochs = 3, GroupByLength = true };
+        TrainResult full;
+        Dictionary<string, float[]> fullWeights;
+        using (var model = Golden.LoadModel())
+        {
+            full = new SftTrainer(model, options).Train(data);
+            fullWeights = Weights(model);
+        }
+
+        Assert.True(full.LossHistory[^1] < full.LossHistory[0], $"loss {full.LossHistory[0]:F3} → {full.LossHistory[^1]:F3}");
+        using var resumed = Golden.LoadModel();
+        var second = new SftTrainer(resumed, options with { OutputDir = Path.Combine(_tmp, "h") })
+            .Train(data, resumeFrom: Path.Combine(_tmp, "g", "checkpoint-000003"));
+        Assert.Equal(full.LossHistory, second.LossHistory);
+        var resumedWeights = Weights(resumed);
+        foreach (var (name, values) in fullWeights)
+        {
+            Assert.True(values.AsSpan().SequenceEqual(resumedWeights[name]), $"{name} differs after resume");
+        }
+    }
+
+    [Fact]
     public void A_diverging_run_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint()
     {
         var data = ToyData(8, 3);

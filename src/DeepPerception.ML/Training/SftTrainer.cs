@@ -48,6 +48,13 @@ public sealed record SftOptions
     /// <summary>Padding token id.</summary>
     public int PadTokenId { get; init; }
 
+    /// <summary>
+    /// Group examples of similar length into the same micro-batch (<see cref="TrainingCommon.LengthGroupedOrder"/>), so a
+    /// batch is padded only to its own length class; the order is still derived from the seed and the epoch, so resume
+    /// stays bit-identical. Off by default (a plain shuffle).
+    /// </summary>
+    public bool GroupByLength { get; init; }
+
     /// <summary>Stage name in metrics.</summary>
     public string Stage { get; init; } = "sft";
 }
@@ -102,6 +109,20 @@ public sealed class SftTrainer(Qwen2VLForConditionalGeneration model, SftOptions
             throw new ArgumentException($"The training set ({data.Count}) is smaller than one batch ({options.BatchSize}).");
         }
 
+        var lengths = options.GroupByLength ? data.Select(d => d.InputIds.Length).ToArray() : null;
+        (int Epoch, int[] Order)? epochOrder = null;
+        int[] OrderOf(int epoch)
+        {
+            if (epochOrder is not { } cached || cached.Epoch != epoch)
+            {
+                epochOrder = (epoch, lengths is null
+                    ? TrainingCommon.EpochOrder(data.Count, options.Seed, epoch)
+                    : TrainingCommon.LengthGroupedOrder(lengths, options.BatchSize, options.Seed, epoch));
+            }
+
+            return epochOrder.Value.Order;
+        }
+
         model.train();
         var sw = Stopwatch.StartNew();
         long tokens = 0;
@@ -117,7 +138,7 @@ public sealed class SftTrainer(Qwen2VLForConditionalGeneration model, SftOptions
                 using var scope = NewDisposeScope();
                 var globalMicro = step * options.GradientAccumulation + micro;
                 var epoch = (int)(globalMicro / microPerEpoch);
-                var order = TrainingCommon.EpochOrder(data.Count, options.Seed, epoch);
+                var order = OrderOf(epoch);
                 var offset = (int)(globalMicro % microPerEpoch) * options.BatchSize;
                 var batch = Enumerable.Range(offset, options.BatchSize).Select(i => data[order[i]]).ToList();
                 var (microLoss, microTokens) = LossOf(batch);

@@ -163,6 +163,42 @@ public static class TrainingCommon
         return order;
     }
 
+    /// <summary>Batches per sorted group of <see cref="LengthGroupedOrder"/>.</summary>
+    public const int LengthGroupBatches = 50;
+
+    /// <summary>
+    /// A deterministic epoch order in which consecutive runs of <paramref name="batchSize"/> items have similar lengths:
+    /// the epoch's shuffle (<see cref="EpochOrder"/>) is cut into groups of <see cref="LengthGroupBatches"/> batches, each
+    /// group is sorted by length (longest first), cut into batches, and the batches of the epoch are shuffled. Items that
+    /// do not fill a last batch come at the end, as in the plain order. Every item appears once.
+    /// </summary>
+    public static int[] LengthGroupedOrder(IReadOnlyList<int> lengths, int batchSize, long seed, int epoch)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var shuffled = EpochOrder(lengths.Count, seed, epoch);
+        var full = shuffled.Length / batchSize * batchSize;
+        var group = batchSize * LengthGroupBatches;
+        var batches = new List<int[]>(full / batchSize);
+        for (var start = 0; start < full; start += group)
+        {
+            var sorted = shuffled.AsSpan(start, Math.Min(group, full - start)).ToArray()
+                .OrderByDescending(i => lengths[i]).ThenBy(i => i).ToArray();
+            for (var b = 0; b < sorted.Length; b += batchSize)
+            {
+                batches.Add(sorted[b..(b + batchSize)]);
+            }
+        }
+
+        var rng = new Random(unchecked((int)(seed * 1_000_033 + epoch * 7927 + 1)));
+        for (var i = batches.Count - 1; i > 0; i--)
+        {
+            var j = rng.Next(i + 1);
+            (batches[i], batches[j]) = (batches[j], batches[i]);
+        }
+
+        return [.. batches.SelectMany(b => b), .. shuffled.AsSpan(full)];
+    }
+
     /// <summary>
     /// Writes a checkpoint folder atomically (written under a temporary name, then renamed): the model (or only its LoRA
     /// adapter), the optimizer state and the trainer state.

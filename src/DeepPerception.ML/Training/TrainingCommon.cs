@@ -153,14 +153,18 @@ public static class TrainingCommon
     public static int[] EpochOrder(int count, long seed, int epoch)
     {
         var order = Enumerable.Range(0, count).ToArray();
-        var rng = new Random(unchecked((int)(seed * 1_000_003 + epoch * 7919)));
-        for (var i = count - 1; i > 0; i--)
+        Shuffle(order, new Random(unchecked((int)(seed * 1_000_003 + epoch * 7919))));
+        return order;
+    }
+
+    /// <summary>Fisher–Yates shuffle in place.</summary>
+    private static void Shuffle<T>(IList<T> items, Random rng)
+    {
+        for (var i = items.Count - 1; i > 0; i--)
         {
             var j = rng.Next(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
+            (items[i], items[j]) = (items[j], items[i]);
         }
-
-        return order;
     }
 
     /// <summary>Batches per sorted group of <see cref="LengthGroupedOrder"/>.</summary>
@@ -189,12 +193,7 @@ public static class TrainingCommon
             }
         }
 
-        var rng = new Random(unchecked((int)(seed * 1_000_033 + epoch * 7927 + 1)));
-        for (var i = batches.Count - 1; i > 0; i--)
-        {
-            var j = rng.Next(i + 1);
-            (batches[i], batches[j]) = (batches[j], batches[i]);
-        }
+        Shuffle(batches, new Random(unchecked((int)(seed * 1_000_033 + epoch * 7927 + 1))));
 
         return [.. batches.SelectMany(b => b), .. shuffled.AsSpan(full)];
     }

@@ -93,7 +93,9 @@ public sealed record ExperimentOptions
 
     /// <summary>
     /// Batch examples of similar length together in every SFT stage (<see cref="SftOptions.GroupByLength"/>), so a
-    /// rationale does not pad a batch of short answers to its length. Off by default (a plain shuffle).
+    /// rationale does not pad a batch of short answers to its length. Off by default (a plain shuffle): where the kinds of
+    /// example differ in length, batches then hold one kind each, and the base model grounded shapes worse that way
+    /// (docs/experiments/kvg-synth-experiment.md, "Length-grouped batches").
     /// </summary>
     public bool GroupByLength { get; init; }
 

@@ -185,7 +185,7 @@ public static class TrainingCommon
         var batches = new List<int[]>(full / batchSize);
         for (var start = 0; start < full; start += group)
         {
-            var sorted = shuffled.AsSpan(start, Math.Min(group, full - start)).ToArray()
+            var sorted = new ArraySegment<int>(shuffled, start, Math.Min(group, full - start))
                 .OrderByDescending(i => lengths[i]).ThenBy(i => i).ToArray();
             for (var b = 0; b < sorted.Length; b += batchSize)
             {

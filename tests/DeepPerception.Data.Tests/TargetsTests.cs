@@ -62,6 +62,22 @@ public sealed class TargetsTests
     }
 
     [Fact]
+    public void Recall_Cot_IsOneSentenceOfTheTargetsDistinguishingAttributes_ThenTheAnswer()
+    {
+        foreach (var s in TestData.Samples(120))
+        {
+            var cot = SynthTargets.Cot(s, CotLayout.Recall);
+            Assert.True(KvgRewards.HasThinkAnswerFormat(cot), cot);
+            var phrases = SynthText.JoinAnd(SynthTargets.DistinguishingKinds(s).Select(k => SynthText.Phrase(s.Target.Entity!, k)).ToList());
+            Assert.Equal($"<think>{s.Target.Label} has {phrases}.</think>\n{SynthTargets.AnswerBlock(s)}", cot);
+            Assert.Equal(1.0, RationaleFilter.AnswerIoU(cot, s.TargetGridBox), 6);
+
+            // It is the first sentence of the default layout's analysis, which goes on to places and comparisons.
+            Assert.StartsWith($"<think>{s.Target.Label} has {phrases}. ", SynthTargets.Think(s));
+        }
+    }
+
+    [Fact]
     public void DistinguishingKinds_SingleTheTargetOut()
     {
         foreach (var s in TestData.Samples(80))

@@ -17,6 +17,13 @@ public enum CotLayout
     /// left has …. So it is NAME."); the box is written once, in the answer right after it.
     /// </summary>
     LocateLast,
+
+    /// <summary>
+    /// The analysis only recalls what singles the target out ("NAME has A and B."): no place, no comparisons. The box is
+    /// written once, in the answer right after the recalled attributes, so it is placed about twenty tokens after the
+    /// image instead of a hundred.
+    /// </summary>
+    Recall,
 }
 
 /// <summary>
@@ -152,6 +159,11 @@ public static class SynthTargets
         var target = sample.Target.Entity!;
         var kinds = DistinguishingKinds(sample);
         var phrases = SynthText.JoinAnd(kinds.Select(k => SynthText.Phrase(target, k)).ToList());
+        if (layout == CotLayout.Recall)
+        {
+            return $"{target.Name} has {phrases}.";
+        }
+
         var parts = new List<string>
         {
             $"{target.Name} has {phrases}.",
@@ -188,6 +200,11 @@ public static class SynthTargets
     private static string ShapeThink(SynthSample sample, int comparisons, CotLayout layout)
     {
         var target = sample.Target.Shape ?? throw new ArgumentException("The sample's target has neither an entity nor shape attributes.", nameof(sample));
+        if (layout == CotLayout.Recall)
+        {
+            return $"I need {sample.Target.Label}.";
+        }
+
         var parts = new List<string>
         {
             $"I need {sample.Target.Label}.",

@@ -78,6 +78,19 @@ public sealed class TargetsTests
     }
 
     [Fact]
+    public void Describe_Cot_IsTheTargetsKnowledgeSentence_ThenTheAnswer()
+    {
+        foreach (var s in TestData.Samples(60))
+        {
+            var cot = SynthTargets.Cot(s, CotLayout.Describe);
+            Assert.True(KvgRewards.HasThinkAnswerFormat(cot), cot);
+            Assert.Equal($"<think>{SynthText.Knowledge(s.Target.Entity!)}</think>\n{SynthTargets.AnswerBlock(s)}", cot);
+            Assert.StartsWith(s.Target.Label + " is a", SynthText.Knowledge(s.Target.Entity!));
+            Assert.Equal(1.0, RationaleFilter.AnswerIoU(cot, s.TargetGridBox), 6);
+        }
+    }
+
+    [Fact]
     public void DistinguishingKinds_SingleTheTargetOut()
     {
         foreach (var s in TestData.Samples(80))

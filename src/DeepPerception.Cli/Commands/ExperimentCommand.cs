@@ -43,7 +43,7 @@ public sealed class ExperimentCommand : ICliCommand
         new("rl-candidates", "N", "train samples screened by the RL filter"),
         new("grpo-temperature", "X", "sampling temperature of the RL filter, GRPO rollouts and the reward probe"),
         new("position-cue", "N", "diagnostic: a ±N-level colour ramp on every image's background (red left→right, green top→bottom; 0 = off)"),
-        new("cot-layout", "box-in-analysis|locate-last|recall", "where CoT targets put the box: in the visual analysis (copied by the answer), only in the answer after the comparisons, or in the answer right after a one-sentence recall of the target's attributes"),
+        new("cot-layout", "box-in-analysis|locate-last|recall|describe", "where CoT targets put the box: in the visual analysis (copied by the answer), only in the answer after the comparisons, or in the answer right after one sentence that recalls the target's distinguishing attributes (recall) or repeats its knowledge-base sentence (describe)"),
     ];
 
     /// <inheritdoc />
@@ -82,10 +82,11 @@ public sealed class ExperimentCommand : ICliCommand
             GrpoTemperature = args.PositiveDouble("grpo-temperature", options.GrpoTemperature),
             Synth = options.Synth with { PositionCue = args.Int("position-cue", options.Synth.PositionCue, 0, 64) },
             CotLayout = args.Has("cot-layout")
-                ? args.Choice("cot-layout", "box-in-analysis", "box-in-analysis", "locate-last", "recall") switch
+                ? args.Choice("cot-layout", "box-in-analysis", "box-in-analysis", "locate-last", "recall", "describe") switch
                 {
                     "locate-last" => CotLayout.LocateLast,
                     "recall" => CotLayout.Recall,
+                    "describe" => CotLayout.Describe,
                     _ => CotLayout.BoxInAnalysis,
                 }
                 : options.CotLayout,

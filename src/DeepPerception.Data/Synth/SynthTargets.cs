@@ -24,6 +24,12 @@ public enum CotLayout
     /// image instead of a hundred.
     /// </summary>
     Recall,
+
+    /// <summary>
+    /// The analysis repeats the target's knowledge-base sentence (<see cref="SynthText.Knowledge"/>), the form in which the
+    /// base stage learnt every entity of all ten domains; the box is written once, in the answer right after it.
+    /// </summary>
+    Describe,
 }
 
 /// <summary>
@@ -164,6 +170,11 @@ public static class SynthTargets
             return $"{target.Name} has {phrases}.";
         }
 
+        if (layout == CotLayout.Describe)
+        {
+            return SynthText.Knowledge(target);
+        }
+
         var parts = new List<string>
         {
             $"{target.Name} has {phrases}.",
@@ -200,7 +211,7 @@ public static class SynthTargets
     private static string ShapeThink(SynthSample sample, int comparisons, CotLayout layout)
     {
         var target = sample.Target.Shape ?? throw new ArgumentException("The sample's target has neither an entity nor shape attributes.", nameof(sample));
-        if (layout == CotLayout.Recall)
+        if (layout is CotLayout.Recall or CotLayout.Describe)
         {
             return $"I need {sample.Target.Label}.";
         }

@@ -102,6 +102,15 @@ public sealed record ExperimentOptions
     /// <summary>Shape images the base stage trains on (single-target, dense and rationale examples, in that order).</summary>
     public int ShapeImages => ShapeSamples + DenseShapeSamples + ShapeCotSamples;
 
+    /// <summary>
+    /// Knowledge of the entities of this many other worlds (other seeds; names, families and attributes that no image of
+    /// the experiment shows) added to the base stage's knowledge text, as many pairs per entity as
+    /// <see cref="KnowledgePerEntity"/>. It stands in for a pre-trained model having read about far more entities than any
+    /// task names, so that the base learns to copy and look up a name rather than memorise 200 of them. Entities whose
+    /// family or name the experiment's own world uses are left out. 0 (default) = none.
+    /// </summary>
+    public int BackgroundWorlds { get; init; }
+
     /// <summary>Knowledge question/answer pairs per entity in the base stage (up to 3 phrasings).</summary>
     public int KnowledgePerEntity { get; init; } = 1;
 
@@ -179,6 +188,7 @@ public sealed record ExperimentOptions
         if (KnowledgePerEntity is < 1 or > 3) throw new ArgumentException($"KnowledgePerEntity must be 1..3 (got {KnowledgePerEntity}).", nameof(KnowledgePerEntity));
         if (ShapeSamples < 0 || DenseShapeSamples < 0 || ShapeCotSamples < 0)
             throw new ArgumentException($"ShapeSamples ({ShapeSamples}), DenseShapeSamples ({DenseShapeSamples}) and ShapeCotSamples ({ShapeCotSamples}) must not be negative.", nameof(ShapeCotSamples));
+        if (BackgroundWorlds is < 0 or > 100) throw new ArgumentException($"BackgroundWorlds must be 0..100 (got {BackgroundWorlds}).", nameof(BackgroundWorlds));
         if (KnowledgeReplay < 0) throw new ArgumentException($"KnowledgeReplay must not be negative (got {KnowledgeReplay}).", nameof(KnowledgeReplay));
         if (Model.Hidden % Model.Heads != 0 || Model.Hidden / Model.Heads % 2 != 0)
             throw new ArgumentException($"Model.Hidden ({Model.Hidden}) must split into {Model.Heads} heads of even size.", nameof(Model));

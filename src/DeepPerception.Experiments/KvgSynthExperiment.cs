@@ -143,9 +143,16 @@ public static class KvgSynthExperiment
         private string TrainBase(SynthWorld world, SynthSplit split, AttributeGroundingGenerator shapes, IReadOnlyList<string> corpus,
             List<(string Question, string Answer)> knowledge, Stopwatch sw)
         {
-            var initDir = BuildTokenizerAndModel(world, split, shapes, corpus, knowledge);
+            var background = BackgroundKnowledge(world);
+            if (background.Count > 0)
+            {
+                log($"background knowledge: {background.Count} pairs about entities of {o.BackgroundWorlds} other worlds");
+            }
+
+            var initDir = BuildTokenizerAndModel(world, split, shapes, corpus, knowledge, background);
             Lap("data+tokenizer+init", sw);
-            var baseExamples = knowledge.Select(k => TextExample(k.Question, k.Answer)).ToList();
+
+            var baseExamples = knowledge.Concat(background).Select(k => TextExample(k.Question, k.Answer)).ToList();
             for (var i = 0; i < o.ShapeSamples; i++)
             {
                 var s = shapes.Generate(i);
@@ -213,6 +220,44 @@ public static class KvgSynthExperiment
             sw.Restart();
         }
 
+        /// <summary>
+        /// Knowledge pairs about the entities of <see cref="ExperimentOptions.BackgroundWorlds"/> other worlds, less those
+        /// whose family stem or name is already taken (by the experiment's world or an earlier background world).
+        /// </summary>
+        private List<(string Question, string Answer)> BackgroundKnowledge(SynthWorld world)
+        {
+            var stems = world.Entities.Select(e => e.Family).ToHashSet(StringComparer.Ordinal);
+            var names = world.Entities.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+            var pairs = new List<(string, string)>();
+            for (var w = 1; w <= o.BackgroundWorlds; w++)
+            {
+                var other = SynthWorld.Create(unchecked(o.Seed + 100_003 * w));
+                var fresh = other.Entities.Where(e => !stems.Contains(e.Family) && !names.Contains(e.Name)).ToList();
+                foreach (var e in fresh)
+                {
+                    names.Add(e.Name);
+                }
+
+                foreach (var stem in fresh.Select(e => e.Family).Distinct())
+                {
+                    stems.Add(stem);
+                }
+
+                var freshNames = fresh.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+                var corpus = other.KnowledgeCorpus();
+                pairs.AddRange(KnowledgePairs(other, corpus, o.KnowledgePerEntity).Where(p => freshNames.Contains(EntityOf(p.Question))));
+            }
+
+            return pairs;
+        }
+
+        /// <summary>The entity a knowledge question is about (the text between the object-reference tokens).</summary>
+        private static string EntityOf(string question)
+        {
+            var start = question.IndexOf(KvgPrompts.ObjectRefStart, StringComparison.Ordinal) + KvgPrompts.ObjectRefStart.Length;
+            return question[start..question.IndexOf(KvgPrompts.ObjectRefEnd, start, StringComparison.Ordinal)];
+        }
+
         private static List<(string Question, string Answer)> KnowledgePairs(SynthWorld world, IReadOnlyList<string> corpus, int perEntityWanted)
         {
             // KnowledgeCorpus lists three sentences per entity, in entity order.
@@ -231,10 +276,11 @@ public static class KvgSynthExperiment
         }
 
         private string BuildTokenizerAndModel(SynthWorld world, SynthSplit split, AttributeGroundingGenerator shapes, IReadOnlyList<string> corpus,
-            List<(string Question, string Answer)> knowledge)
+            List<(string Question, string Answer)> knowledge, List<(string Question, string Answer)> background)
         {
             var texts = new List<string>(corpus);
             texts.AddRange(knowledge.Select(k => k.Question));
+            texts.AddRange(background.SelectMany(k => new[] { k.Question, k.Answer }));
             texts.Add(ChatTemplate.DefaultSystemPrompt);
             texts.Add(ChatTemplate.FormatGroundingQuestion("user assistant system"));
             for (var i = 0; i < Math.Min(o.TrainSamples, 300); i++)

@@ -16,6 +16,10 @@ namespace DeepPerception.Experiments;
 /// <param name="OtherEntity">Predictions on another entity of the image.</param>
 /// <param name="NoEntity">Predictions on no object.</param>
 /// <param name="Boxes">How varied the answer boxes are (few distinct boxes: layout priors rather than looking).</param>
+/// <param name="NamesTarget">
+/// Answers that write the queried entity's name, of the seen- and of the unseen-domain cases: a model that cannot repeat
+/// an unseen name cannot recall what it knows about it either.
+/// </param>
 public sealed record VariantRow(
     string Variant,
     string Prompt,
@@ -28,7 +32,42 @@ public sealed record VariantRow(
     int TargetEntity,
     int OtherEntity,
     int NoEntity,
-    BoxDiversity Boxes);
+    BoxDiversity Boxes,
+    SeenUnseenCount NamesTarget);
+
+/// <summary>A count over the seen-domain and over the unseen-domain cases of a test split.</summary>
+/// <param name="Seen">Seen-domain cases counted.</param>
+/// <param name="SeenTotal">Seen-domain cases.</param>
+/// <param name="Unseen">Unseen-domain cases counted.</param>
+/// <param name="UnseenTotal">Unseen-domain cases.</param>
+public sealed record SeenUnseenCount(int Seen, int SeenTotal, int Unseen, int UnseenTotal)
+{
+    /// <summary>Counts the cases for which <paramref name="counted"/> holds.</summary>
+    public static SeenUnseenCount Of<T>(IEnumerable<T> cases, Func<T, bool> isSeen, Func<T, bool> counted)
+    {
+        ArgumentNullException.ThrowIfNull(cases);
+        int seen = 0, seenTotal = 0, unseen = 0, unseenTotal = 0;
+        foreach (var c in cases)
+        {
+            var hit = counted(c) ? 1 : 0;
+            if (isSeen(c))
+            {
+                seenTotal++;
+                seen += hit;
+            }
+            else
+            {
+                unseenTotal++;
+                unseen += hit;
+            }
+        }
+
+        return new SeenUnseenCount(seen, seenTotal, unseen, unseenTotal);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"seen {Seen}/{SeenTotal}, unseen {Unseen}/{UnseenTotal}";
+}
 
 /// <summary>
 /// The base model on held-out shape-grounding images (its own training task): Acc@0.5 in percent, mean IoU, where the

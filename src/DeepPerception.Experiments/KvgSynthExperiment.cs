@@ -559,9 +559,11 @@ public static class KvgSynthExperiment
             var row = new VariantRow(variant, style == KvgPromptStyle.R1 ? "r1" : "None", score.Overall.AccuracyPercent, score.Seen?.AccuracyPercent ?? 0,
                 score.Unseen?.AccuracyPercent ?? 0, score.PerCategory.ToDictionary(p => p.Key, p => p.Value.AccuracyPercent), score.ParseFailures,
                 score.Overall.MeanIou, confusion.TargetEntity, confusion.OtherEntity, confusion.NoEntity,
-                BoxDiversity.Of(evaluation.Items.Select(i => i.Prediction)));
+                BoxDiversity.Of(evaluation.Items.Select(i => i.Prediction)),
+                SeenUnseenCount.Of(Enumerable.Range(0, test.Count), i => test[i].Target.Entity?.Domain.IsSeen ?? true,
+                    i => evaluation.Items[i].Text.Contains(test[i].Target.Label, StringComparison.Ordinal)));
             log($"[eval {variant}] overall {row.Overall:F1}, seen {row.Seen:F1}, unseen {row.Unseen:F1}, parse failures {row.ParseFailures}; " +
-                $"target {row.TargetEntity} / other entity {row.OtherEntity} / none {row.NoEntity}; e.g. {Truncate(evaluation.Items[0].Text)}");
+                $"target {row.TargetEntity} / other entity {row.OtherEntity} / none {row.NoEntity}; writes the name: {row.NamesTarget}; e.g. {Truncate(evaluation.Items[0].Text)}");
             Lap("eval-" + variant, sw);
             return (row, score, confusion, evaluation.Items.Select(i => new KvgOutcome(i.QuestionId, i.Category, i.Correct)).ToList());
         }
@@ -623,6 +625,11 @@ public static class KvgSynthExperiment
                     ["per_domain"] = perDomain, ["parse_failures"] = r.ParseFailures, ["mean_iou"] = Round(r.MeanIou),
                     ["score"] = scores[r.Variant]!.DeepClone(), ["entity_confusion"] = confusions[r.Variant]!.DeepClone(),
                     ["box_diversity"] = r.Boxes.ToJson(),
+                    ["names_target"] = new JsonObject
+                    {
+                        ["seen"] = r.NamesTarget.Seen, ["seen_total"] = r.NamesTarget.SeenTotal,
+                        ["unseen"] = r.NamesTarget.Unseen, ["unseen_total"] = r.NamesTarget.UnseenTotal,
+                    },
                 });
             }
 

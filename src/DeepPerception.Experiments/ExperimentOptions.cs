@@ -111,6 +111,14 @@ public sealed record ExperimentOptions
     /// </summary>
     public int BackgroundWorlds { get; init; }
 
+    /// <summary>
+    /// Base-stage grounding examples on composites of the background worlds' entities (all ten domains; the entity queried
+    /// by name, Qwen2-VL's native answer), as a pre-trained model has grounded named things of many kinds before it meets
+    /// a task's. No entity of the experiment's world is drawn or named in them. Needs <see cref="BackgroundWorlds"/>;
+    /// 0 (default) = none.
+    /// </summary>
+    public int BackgroundImages { get; init; }
+
     /// <summary>Knowledge question/answer pairs per entity in the base stage (up to 3 phrasings).</summary>
     public int KnowledgePerEntity { get; init; } = 1;
 
@@ -189,6 +197,8 @@ public sealed record ExperimentOptions
         if (ShapeSamples < 0 || DenseShapeSamples < 0 || ShapeCotSamples < 0)
             throw new ArgumentException($"ShapeSamples ({ShapeSamples}), DenseShapeSamples ({DenseShapeSamples}) and ShapeCotSamples ({ShapeCotSamples}) must not be negative.", nameof(ShapeCotSamples));
         if (BackgroundWorlds is < 0 or > 100) throw new ArgumentException($"BackgroundWorlds must be 0..100 (got {BackgroundWorlds}).", nameof(BackgroundWorlds));
+        if (BackgroundImages < 0 || (BackgroundImages > 0 && BackgroundWorlds == 0))
+            throw new ArgumentException($"BackgroundImages ({BackgroundImages}) must not be negative and needs BackgroundWorlds (got {BackgroundWorlds}).", nameof(BackgroundImages));
         if (KnowledgeReplay < 0) throw new ArgumentException($"KnowledgeReplay must not be negative (got {KnowledgeReplay}).", nameof(KnowledgeReplay));
         if (Model.Hidden % Model.Heads != 0 || Model.Hidden / Model.Heads % 2 != 0)
             throw new ArgumentException($"Model.Hidden ({Model.Hidden}) must split into {Model.Heads} heads of even size.", nameof(Model));

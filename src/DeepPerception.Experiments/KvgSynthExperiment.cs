@@ -143,7 +143,7 @@ public static class KvgSynthExperiment
         private string TrainBase(SynthWorld world, SynthSplit split, AttributeGroundingGenerator shapes, IReadOnlyList<string> corpus,
             List<(string Question, string Answer)> knowledge, Stopwatch sw)
         {
-            var background = BackgroundKnowledge(world);
+            var (background, backgroundWorlds, backgroundNames) = Background(world);
             if (background.Count > 0)
             {
                 log($"background knowledge: {background.Count} pairs about entities of {o.BackgroundWorlds} other worlds");
@@ -153,6 +153,22 @@ public static class KvgSynthExperiment
             Lap("data+tokenizer+init", sw);
 
             var baseExamples = knowledge.Concat(background).Select(k => TextExample(k.Question, k.Answer)).ToList();
+            var generators = backgroundWorlds.Select(w => new SynthGenerator(w, o.Synth)).ToList();
+            for (var i = 0; baseExamples.Count < knowledge.Count + background.Count + o.BackgroundImages; i++)
+            {
+                // Named grounding on other worlds' entities of all ten domains; a target whose name was left out of the
+                // background knowledge (its family is the experiment's) is skipped.
+                var s = generators[i % generators.Count].Generate(SynthDomains.All[i / generators.Count % SynthDomains.All.Count], BackgroundStream, i);
+                if (backgroundNames.Contains(s.Target.Label))
+                {
+                    baseExamples.Add(GroundingExample(s, s.Query, SynthTargets.Direct(s), KvgPromptStyle.None));
+                }
+                else if (i > 10 * (o.BackgroundImages + 10))
+                {
+                    throw new InvalidOperationException($"The background worlds name too few targets of their own for {o.BackgroundImages} images.");
+                }
+            }
+
             for (var i = 0; i < o.ShapeSamples; i++)
             {
                 var s = shapes.Generate(i);
@@ -220,18 +236,25 @@ public static class KvgSynthExperiment
             sw.Restart();
         }
 
+        /// <summary>Sample stream of the background worlds' grounding images (the splits use 1 and 2).</summary>
+        private const int BackgroundStream = 3;
+
         /// <summary>
         /// Knowledge pairs about the entities of <see cref="ExperimentOptions.BackgroundWorlds"/> other worlds, less those
-        /// whose family stem or name is already taken (by the experiment's world or an earlier background world).
+        /// whose family stem or name is already taken (by the experiment's world or an earlier background world); the
+        /// worlds; and the names kept.
         /// </summary>
-        private List<(string Question, string Answer)> BackgroundKnowledge(SynthWorld world)
+        private (List<(string Question, string Answer)> Pairs, List<SynthWorld> Worlds, HashSet<string> Names) Background(SynthWorld world)
         {
             var stems = world.Entities.Select(e => e.Family).ToHashSet(StringComparer.Ordinal);
             var names = world.Entities.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
             var pairs = new List<(string, string)>();
+            var worlds = new List<SynthWorld>();
+            var backgroundNames = new HashSet<string>(StringComparer.Ordinal);
             for (var w = 1; w <= o.BackgroundWorlds; w++)
             {
                 var other = SynthWorld.Create(unchecked(o.Seed + 100_003 * w));
+                worlds.Add(other);
                 var fresh = other.Entities.Where(e => !stems.Contains(e.Family) && !names.Contains(e.Name)).ToList();
                 foreach (var e in fresh)
                 {
@@ -244,11 +267,12 @@ public static class KvgSynthExperiment
                 }
 
                 var freshNames = fresh.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+                backgroundNames.UnionWith(freshNames);
                 var corpus = other.KnowledgeCorpus();
                 pairs.AddRange(KnowledgePairs(other, corpus, o.KnowledgePerEntity).Where(p => freshNames.Contains(EntityOf(p.Question))));
             }
 
-            return pairs;
+            return (pairs, worlds, backgroundNames);
         }
 
         /// <summary>The entity a knowledge question is about (the text between the object-reference tokens).</summary>

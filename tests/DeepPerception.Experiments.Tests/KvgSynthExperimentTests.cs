@@ -143,15 +143,15 @@ public sealed class KvgSynthExperimentTests : IDisposable
         {
             Threads = 1, TrainSamples = 16, RlCandidates = 4, TestSamples = 10, ShapeSamples = 24, ShapeCotSamples = 4, Base = new StageOptions(1, 4e-3, 8),
             Sft = new StageOptions(1, 4e-3, 8), GrpoMaxSteps = 1, GrpoRewardProbePrompts = 1, GrpoRewardProbeSamples = 2, RandomBoxTrials = 5,
-            BackgroundWorlds = 2,
+            BackgroundWorlds = 2, BackgroundImages = 8,
         };
         var firstLog = new List<string>();
         KvgSynthExperiment.Run(first, firstLog.Add);
 
-        // Two background worlds add knowledge of up to 400 other entities to the base stage, and nothing else.
+        // Two background worlds add knowledge of up to 400 other entities to the base stage, and 8 images that name them.
         var background = int.Parse(Regex.Match(string.Join("\n", firstLog), @"background knowledge: (\d+) pairs").Groups[1].Value, CultureInfo.InvariantCulture);
         Assert.InRange(background, 300, 2 * 200 * first.KnowledgePerEntity);
-        Assert.Contains(firstLog, l => l.Contains($"[base] {200 * first.KnowledgePerEntity + background + 28} examples", StringComparison.Ordinal));
+        Assert.Contains(firstLog, l => l.Contains($"[base] {200 * first.KnowledgePerEntity + background + 8 + 28} examples", StringComparison.Ordinal));
 
         // ShapeSamples differs on purpose: the held-out shape images follow the 24 + 4 the reused base trained on.
         var log = new List<string>();
@@ -194,5 +194,7 @@ public sealed class KvgSynthExperimentTests : IDisposable
         Assert.Equal(nameof(ExperimentOptions.ShapeCotSamples), shapeCot.ParamName);
         var background = Assert.Throws<ArgumentException>(() => (ExperimentOptions.Quick(_dir) with { BackgroundWorlds = -1 }).Validate());
         Assert.Equal(nameof(ExperimentOptions.BackgroundWorlds), background.ParamName);
+        var images = Assert.Throws<ArgumentException>(() => (ExperimentOptions.Quick(_dir) with { BackgroundImages = 10 }).Validate());
+        Assert.Equal(nameof(ExperimentOptions.BackgroundImages), images.ParamName);
     }
 }

@@ -154,7 +154,7 @@ public static class KvgSynthExperiment
 
             var baseExamples = knowledge.Concat(background).Select(k => TextExample(k.Question, k.Answer)).ToList();
             var generators = backgroundWorlds.Select(w => new SynthGenerator(w, o.Synth)).ToList();
-            for (var i = 0; baseExamples.Count < knowledge.Count + background.Count + o.BackgroundImages; i++)
+            for (int i = 0, added = 0; added < o.BackgroundImages; i++)
             {
                 // Named grounding on other worlds' entities of all ten domains; a target whose name was left out of the
                 // background knowledge (its family is the experiment's) is skipped.
@@ -162,6 +162,7 @@ public static class KvgSynthExperiment
                 if (backgroundNames.Contains(s.Target.Label))
                 {
                     baseExamples.Add(GroundingExample(s, s.Query, SynthTargets.Direct(s), KvgPromptStyle.None));
+                    added++;
                 }
                 else if (i > 10 * (o.BackgroundImages + 10))
                 {
@@ -247,7 +248,6 @@ public static class KvgSynthExperiment
         private (List<(string Question, string Answer)> Pairs, List<SynthWorld> Worlds, HashSet<string> Names) Background(SynthWorld world)
         {
             var stems = world.Entities.Select(e => e.Family).ToHashSet(StringComparer.Ordinal);
-            var names = world.Entities.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
             var pairs = new List<(string, string)>();
             var worlds = new List<SynthWorld>();
             var backgroundNames = new HashSet<string>(StringComparer.Ordinal);
@@ -255,40 +255,29 @@ public static class KvgSynthExperiment
             {
                 var other = SynthWorld.Create(unchecked(o.Seed + 100_003 * w));
                 worlds.Add(other);
-                var fresh = other.Entities.Where(e => !stems.Contains(e.Family) && !names.Contains(e.Name)).ToList();
-                foreach (var e in fresh)
-                {
-                    names.Add(e.Name);
-                }
-
-                foreach (var stem in fresh.Select(e => e.Family).Distinct())
-                {
-                    stems.Add(stem);
-                }
-
-                var freshNames = fresh.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
-                backgroundNames.UnionWith(freshNames);
-                var corpus = other.KnowledgeCorpus();
-                pairs.AddRange(KnowledgePairs(other, corpus, o.KnowledgePerEntity).Where(p => freshNames.Contains(EntityOf(p.Question))));
+                var fresh = other.Entities.Where(e => !stems.Contains(e.Family) && !world.Contains(e.Name) && !backgroundNames.Contains(e.Name))
+                    .Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+                stems.UnionWith(other.Entities.Where(e => fresh.Contains(e.Name)).Select(e => e.Family));
+                backgroundNames.UnionWith(fresh);
+                pairs.AddRange(KnowledgePairs(other, other.KnowledgeCorpus(), o.KnowledgePerEntity, e => fresh.Contains(e.Name)));
             }
 
             return (pairs, worlds, backgroundNames);
         }
 
-        /// <summary>The entity a knowledge question is about (the text between the object-reference tokens).</summary>
-        private static string EntityOf(string question)
-        {
-            var start = question.IndexOf(KvgPrompts.ObjectRefStart, StringComparison.Ordinal) + KvgPrompts.ObjectRefStart.Length;
-            return question[start..question.IndexOf(KvgPrompts.ObjectRefEnd, start, StringComparison.Ordinal)];
-        }
-
-        private static List<(string Question, string Answer)> KnowledgePairs(SynthWorld world, IReadOnlyList<string> corpus, int perEntityWanted)
+        private static List<(string Question, string Answer)> KnowledgePairs(SynthWorld world, IReadOnlyList<string> corpus, int perEntityWanted,
+            Func<SynthEntity, bool>? include = null)
         {
             // KnowledgeCorpus lists three sentences per entity, in entity order.
             var perEntity = corpus.Count / world.Entities.Count;
             var pairs = new List<(string, string)>();
             for (var i = 0; i < world.Entities.Count; i++)
             {
+                if (include is not null && !include(world.Entities[i]))
+                {
+                    continue;
+                }
+
                 var reference = KvgPrompts.ObjectRefStart + world.Entities[i].Name + KvgPrompts.ObjectRefEnd;
                 for (var k = 0; k < Math.Min(Math.Min(perEntity, KnowledgeQuestions.Length), perEntityWanted); k++)
                 {

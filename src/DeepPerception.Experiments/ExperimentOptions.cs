@@ -119,6 +119,17 @@ public sealed record ExperimentOptions
     /// </summary>
     public int BackgroundImages { get; init; }
 
+    /// <summary>
+    /// Share of the <see cref="BackgroundImages"/> written as the CoT examples are (the R1 instruction, a rationale in
+    /// <see cref="CotLayout"/>, then the answer), spread evenly among them; the rest keep the native answer. It stands in for
+    /// a pre-trained model that has reasoned about named things before it grounded them, so that CoT post-training meets a
+    /// format whose first step, copying the queried name, the base already does for names it never grounded. 0 (default) = none.
+    /// </summary>
+    public double BackgroundCotShare { get; init; }
+
+    /// <summary>Whether background image <paramref name="index"/> (0-based, in the order they are added) is a CoT example.</summary>
+    public bool IsBackgroundCot(int index) => Math.Floor((index + 1) * BackgroundCotShare) > Math.Floor(index * BackgroundCotShare);
+
     /// <summary>Knowledge question/answer pairs per entity in the base stage (up to 3 phrasings).</summary>
     public int KnowledgePerEntity { get; init; } = 1;
 
@@ -199,6 +210,8 @@ public sealed record ExperimentOptions
         if (BackgroundWorlds is < 0 or > 100) throw new ArgumentException($"BackgroundWorlds must be 0..100 (got {BackgroundWorlds}).", nameof(BackgroundWorlds));
         if (BackgroundImages < 0 || (BackgroundImages > 0 && BackgroundWorlds == 0))
             throw new ArgumentException($"BackgroundImages ({BackgroundImages}) must not be negative and needs BackgroundWorlds (got {BackgroundWorlds}).", nameof(BackgroundImages));
+        if (!(BackgroundCotShare is >= 0 and <= 1) || (BackgroundCotShare > 0 && BackgroundImages == 0))
+            throw new ArgumentException($"BackgroundCotShare must be 0..1 and needs BackgroundImages (got {BackgroundCotShare} with {BackgroundImages} images).", nameof(BackgroundCotShare));
         if (KnowledgeReplay < 0) throw new ArgumentException($"KnowledgeReplay must not be negative (got {KnowledgeReplay}).", nameof(KnowledgeReplay));
         if (Model.Hidden % Model.Heads != 0 || Model.Hidden / Model.Heads % 2 != 0)
             throw new ArgumentException($"Model.Hidden ({Model.Hidden}) must split into {Model.Heads} heads of even size.", nameof(Model));

@@ -154,6 +154,7 @@ public static class KvgSynthExperiment
 
             var baseExamples = knowledge.Concat(background).Select(k => TextExample(k.Question, k.Answer)).ToList();
             var generators = backgroundWorlds.Select(w => new SynthGenerator(w, o.Synth)).ToList();
+            var cotImages = 0;
             for (int i = 0, added = 0; added < o.BackgroundImages; i++)
             {
                 // Named grounding on other worlds' entities of all ten domains; a target whose name was left out of the
@@ -161,13 +162,23 @@ public static class KvgSynthExperiment
                 var s = generators[i % generators.Count].Generate(SynthDomains.All[i / generators.Count % SynthDomains.All.Count], BackgroundStream, i);
                 if (backgroundNames.Contains(s.Target.Label))
                 {
-                    baseExamples.Add(GroundingExample(s, s.Query, SynthTargets.Direct(s), KvgPromptStyle.None));
+                    var rationale = o.IsBackgroundCot(added) ? SynthTargets.Cot(s, o.CotLayout) : null;
+                    var cotKept = rationale is not null && RationaleFilter.Keep(rationale, s.TargetGridBox);
+                    baseExamples.Add(cotKept
+                        ? GroundingExample(s, s.Query, rationale!, KvgPromptStyle.R1)
+                        : GroundingExample(s, s.Query, SynthTargets.Direct(s), KvgPromptStyle.None));
+                    cotImages += cotKept ? 1 : 0;
                     added++;
                 }
                 else if (i > 10 * (o.BackgroundImages + 10))
                 {
                     throw new InvalidOperationException($"The background worlds name too few targets of their own for {o.BackgroundImages} images.");
                 }
+            }
+
+            if (o.BackgroundImages > 0)
+            {
+                log($"background images: {o.BackgroundImages} that name other worlds' entities, {cotImages} of them as CoT examples");
             }
 
             for (var i = 0; i < o.ShapeSamples; i++)

@@ -143,7 +143,7 @@ public sealed class KvgSynthExperimentTests : IDisposable
         {
             Threads = 1, TrainSamples = 16, RlCandidates = 4, TestSamples = 10, ShapeSamples = 24, ShapeCotSamples = 4, Base = new StageOptions(1, 4e-3, 8),
             Sft = new StageOptions(1, 4e-3, 8), GrpoMaxSteps = 1, GrpoRewardProbePrompts = 1, GrpoRewardProbeSamples = 2, RandomBoxTrials = 5,
-            BackgroundWorlds = 2, BackgroundImages = 8,
+            BackgroundWorlds = 2, BackgroundImages = 8, BackgroundCotShare = 0.5,
         };
         var firstLog = new List<string>();
         KvgSynthExperiment.Run(first, firstLog.Add);
@@ -152,6 +152,7 @@ public sealed class KvgSynthExperimentTests : IDisposable
         var background = int.Parse(Regex.Match(string.Join("\n", firstLog), @"background knowledge: (\d+) pairs").Groups[1].Value, CultureInfo.InvariantCulture);
         Assert.InRange(background, 300, 2 * 200 * first.KnowledgePerEntity);
         Assert.Contains(firstLog, l => l.Contains($"[base] {200 * first.KnowledgePerEntity + background + 8 + 28} examples", StringComparison.Ordinal));
+        Assert.Contains(firstLog, l => l.Contains("background images: 8 that name other worlds' entities, 4 of them as CoT examples", StringComparison.Ordinal));
 
         // ShapeSamples differs on purpose: the held-out shape images follow the 24 + 4 the reused base trained on.
         var log = new List<string>();
@@ -196,5 +197,22 @@ public sealed class KvgSynthExperimentTests : IDisposable
         Assert.Equal(nameof(ExperimentOptions.BackgroundWorlds), background.ParamName);
         var images = Assert.Throws<ArgumentException>(() => (ExperimentOptions.Quick(_dir) with { BackgroundImages = 10 }).Validate());
         Assert.Equal(nameof(ExperimentOptions.BackgroundImages), images.ParamName);
+        var cotWithoutImages = Assert.Throws<ArgumentException>(() => (ExperimentOptions.Quick(_dir) with { BackgroundCotShare = 0.5 }).Validate());
+        Assert.Equal(nameof(ExperimentOptions.BackgroundCotShare), cotWithoutImages.ParamName);
+        var cotAboveOne = Assert.Throws<ArgumentException>(() =>
+            (ExperimentOptions.Quick(_dir) with { BackgroundWorlds = 1, BackgroundImages = 4, BackgroundCotShare = 1.5 }).Validate());
+        Assert.Equal(nameof(ExperimentOptions.BackgroundCotShare), cotAboveOne.ParamName);
+    }
+
+    [Theory]
+    [InlineData(0.0, "........")]
+    [InlineData(0.25, "...x...x")]
+    [InlineData(0.5, ".x.x.x.x")]
+    [InlineData(1.0, "xxxxxxxx")]
+    public void Background_cot_images_are_spread_evenly_among_the_background_images(double share, string expected)
+    {
+        var options = ExperimentOptions.Quick(_dir) with { BackgroundWorlds = 1, BackgroundImages = 8, BackgroundCotShare = share };
+        options.Validate();
+        Assert.Equal(expected, string.Concat(Enumerable.Range(0, 8).Select(i => options.IsBackgroundCot(i) ? 'x' : '.')));
     }
 }

@@ -20,6 +20,11 @@ namespace DeepPerception.Experiments;
 /// Answers that write the queried entity's name, of the seen- and of the unseen-domain cases: a model that cannot repeat
 /// an unseen name cannot recall what it knows about it either.
 /// </param>
+/// <param name="WritesKnowledge">
+/// Answers that write the queried entity's knowledge-base sentence word for word (what the <c>describe</c> rationale
+/// recalls): the recall the paper's CoT relies on.
+/// </param>
+/// <param name="KnowledgeAndRight">Of those, the answers whose box is right (Acc@0.5): whether the recall leads to the box.</param>
 public sealed record VariantRow(
     string Variant,
     string Prompt,
@@ -33,7 +38,9 @@ public sealed record VariantRow(
     int OtherEntity,
     int NoEntity,
     BoxDiversity Boxes,
-    SeenUnseenCount NamesTarget);
+    SeenUnseenCount NamesTarget,
+    SeenUnseenCount WritesKnowledge,
+    SeenUnseenCount KnowledgeAndRight);
 
 /// <summary>A count over the seen-domain and over the unseen-domain cases of a test split.</summary>
 /// <param name="Seen">Seen-domain cases counted.</param>
@@ -64,6 +71,12 @@ public sealed record SeenUnseenCount(int Seen, int SeenTotal, int Unseen, int Un
 
         return new SeenUnseenCount(seen, seenTotal, unseen, unseenTotal);
     }
+
+    /// <summary>The counts as <c>results.json</c> stores them.</summary>
+    public System.Text.Json.Nodes.JsonObject ToJson() => new()
+    {
+        ["seen"] = Seen, ["seen_total"] = SeenTotal, ["unseen"] = Unseen, ["unseen_total"] = UnseenTotal,
+    };
 
     /// <inheritdoc/>
     public override string ToString() => $"seen {Seen}/{SeenTotal}, unseen {Unseen}/{UnseenTotal}";

@@ -578,16 +578,21 @@ public static class KvgSynthExperiment
                 }
             }
 
+            SeenUnseenCount Count(Func<int, bool> counted) =>
+                SeenUnseenCount.Of(Enumerable.Range(0, test.Count), i => test[i].Target.Entity?.Domain.IsSeen ?? true, counted);
+            bool WritesKnowledge(int i) => test[i].Target.Entity is { } entity && evaluation.Items[i].Text.Contains(SynthText.Knowledge(entity), StringComparison.Ordinal);
+
             var score = evaluation.Score;
             File.WriteAllText(Path.Combine(evalDir, "kvg-score.json"), PythonJson.Serialize(KvgEvalOutput.Summary(score), 2), new UTF8Encoding(false));
             var row = new VariantRow(variant, style == KvgPromptStyle.R1 ? "r1" : "None", score.Overall.AccuracyPercent, score.Seen?.AccuracyPercent ?? 0,
                 score.Unseen?.AccuracyPercent ?? 0, score.PerCategory.ToDictionary(p => p.Key, p => p.Value.AccuracyPercent), score.ParseFailures,
                 score.Overall.MeanIou, confusion.TargetEntity, confusion.OtherEntity, confusion.NoEntity,
                 BoxDiversity.Of(evaluation.Items.Select(i => i.Prediction)),
-                SeenUnseenCount.Of(Enumerable.Range(0, test.Count), i => test[i].Target.Entity?.Domain.IsSeen ?? true,
-                    i => evaluation.Items[i].Text.Contains(test[i].Target.Label, StringComparison.Ordinal)));
+                Count(i => evaluation.Items[i].Text.Contains(test[i].Target.Label, StringComparison.Ordinal)),
+                Count(WritesKnowledge), Count(i => WritesKnowledge(i) && evaluation.Items[i].Correct));
             log($"[eval {variant}] overall {row.Overall:F1}, seen {row.Seen:F1}, unseen {row.Unseen:F1}, parse failures {row.ParseFailures}; " +
-                $"target {row.TargetEntity} / other entity {row.OtherEntity} / none {row.NoEntity}; writes the name: {row.NamesTarget}; e.g. {Truncate(evaluation.Items[0].Text)}");
+                $"target {row.TargetEntity} / other entity {row.OtherEntity} / none {row.NoEntity}; writes the name: {row.NamesTarget}; " +
+                $"its knowledge sentence: {row.WritesKnowledge} (box right: {row.KnowledgeAndRight.Seen} and {row.KnowledgeAndRight.Unseen}); e.g. {Truncate(evaluation.Items[0].Text)}");
             Lap("eval-" + variant, sw);
             return (row, score, confusion, evaluation.Items.Select(i => new KvgOutcome(i.QuestionId, i.Category, i.Correct)).ToList());
         }
@@ -649,11 +654,9 @@ public static class KvgSynthExperiment
                     ["per_domain"] = perDomain, ["parse_failures"] = r.ParseFailures, ["mean_iou"] = Round(r.MeanIou),
                     ["score"] = scores[r.Variant]!.DeepClone(), ["entity_confusion"] = confusions[r.Variant]!.DeepClone(),
                     ["box_diversity"] = r.Boxes.ToJson(),
-                    ["names_target"] = new JsonObject
-                    {
-                        ["seen"] = r.NamesTarget.Seen, ["seen_total"] = r.NamesTarget.SeenTotal,
-                        ["unseen"] = r.NamesTarget.Unseen, ["unseen_total"] = r.NamesTarget.UnseenTotal,
-                    },
+                    ["names_target"] = r.NamesTarget.ToJson(),
+                    ["writes_knowledge"] = r.WritesKnowledge.ToJson(),
+                    ["knowledge_and_right"] = r.KnowledgeAndRight.ToJson(),
                 });
             }
 

@@ -114,7 +114,15 @@ public sealed class KvgSynthExperimentTests : IDisposable
             Assert.Equal(options.TestSamples, variant.NamesTarget.SeenTotal + variant.NamesTarget.UnseenTotal);
             Assert.True(variant.NamesTarget.SeenTotal > 0 && variant.NamesTarget.UnseenTotal > 0, variant.NamesTarget.ToString());
             Assert.Equal(variant.NamesTarget.Unseen, row["names_target"]!["unseen"]!.GetValue<int>());
+            Assert.Equal(variant.NamesTarget.SeenTotal, variant.WritesKnowledge.SeenTotal);
+            Assert.InRange(variant.KnowledgeAndRight.Seen, 0, variant.WritesKnowledge.Seen);
+            Assert.InRange(variant.KnowledgeAndRight.Unseen, 0, variant.WritesKnowledge.Unseen);
+            Assert.Equal(variant.WritesKnowledge.Seen, row["writes_knowledge"]!["seen"]!.GetValue<int>());
+            Assert.Equal(variant.KnowledgeAndRight.Unseen, row["knowledge_and_right"]!["unseen"]!.GetValue<int>());
         }
+
+        // A direct answer (the name and a box) never holds a knowledge sentence.
+        Assert.Equal(0, result.Row("direct-sft").WritesKnowledge.Seen + result.Row("direct-sft").WritesKnowledge.Unseen);
 
         // Direct SFT has learnt Qwen2-VL's native answer, which opens with the queried name, for seen-domain entities (the
         // names its training images use) more often than for unseen ones (seed 7: 8 of 20 against 0 of 20).

@@ -91,11 +91,10 @@ public static class KvgSynthExperiment
             for (var i = 0; i < o.TrainSamples; i++)
             {
                 var s = split.Train[i];
-                direct.Add(GroundingExample(s, s.Query, SynthTargets.Direct(s), KvgPromptStyle.None));
-                var rationale = SynthTargets.Cot(s, o.CotLayout);
-                if (RationaleFilter.Keep(rationale, s.TargetGridBox))
+                direct.Add(DirectExample(s));
+                if (CotExample(s) is { } example)
                 {
-                    cot.Add(GroundingExample(s, s.Query, rationale, KvgPromptStyle.R1));
+                    cot.Add(example);
                 }
                 else
                 {
@@ -162,12 +161,9 @@ public static class KvgSynthExperiment
                 var s = generators[i % generators.Count].Generate(SynthDomains.All[i / generators.Count % SynthDomains.All.Count], BackgroundStream, i);
                 if (backgroundNames.Contains(s.Target.Label))
                 {
-                    var rationale = o.IsBackgroundCot(added) ? SynthTargets.Cot(s, o.CotLayout) : null;
-                    var cotKept = rationale is not null && RationaleFilter.Keep(rationale, s.TargetGridBox);
-                    baseExamples.Add(cotKept
-                        ? GroundingExample(s, s.Query, rationale!, KvgPromptStyle.R1)
-                        : GroundingExample(s, s.Query, SynthTargets.Direct(s), KvgPromptStyle.None));
-                    cotImages += cotKept ? 1 : 0;
+                    var example = o.IsBackgroundCot(added) ? CotExample(s) : null;
+                    cotImages += example is null ? 0 : 1;
+                    baseExamples.Add(example ?? DirectExample(s));
                     added++;
                 }
                 else if (i > 10 * (o.BackgroundImages + 10))
@@ -184,7 +180,7 @@ public static class KvgSynthExperiment
             for (var i = 0; i < o.ShapeSamples; i++)
             {
                 var s = shapes.Generate(i);
-                baseExamples.Add(GroundingExample(s, s.Query, SynthTargets.Direct(s), KvgPromptStyle.None));
+                baseExamples.Add(DirectExample(s));
             }
 
             for (var i = 0; i < o.DenseShapeSamples; i++)
@@ -374,6 +370,16 @@ public static class KvgSynthExperiment
         {
             var encoded = ChatTemplate.Encode(_tokenizer, [ChatMessage.User(question), ChatMessage.Assistant(answer)], addGenerationPrompt: false);
             return new TrainingExample(encoded.InputIds.Select(i => (long)i).ToArray(), encoded.AssistantMask.ToArray(), null, []);
+        }
+
+        /// <summary>A sample's direct example: the raw query, Qwen2-VL's native answer.</summary>
+        private TrainingExample DirectExample(SynthSample s) => GroundingExample(s, s.Query, SynthTargets.Direct(s), KvgPromptStyle.None);
+
+        /// <summary>A sample's CoT example in the run's layout (the R1 prompt), or null when the IoU gate rejects its rationale.</summary>
+        private TrainingExample? CotExample(SynthSample s)
+        {
+            var rationale = SynthTargets.Cot(s, o.CotLayout);
+            return RationaleFilter.Keep(rationale, s.TargetGridBox) ? GroundingExample(s, s.Query, rationale, KvgPromptStyle.R1) : null;
         }
 
         private TrainingExample GroundingExample(SynthSample sample, string question, string target, KvgPromptStyle style)
@@ -580,7 +586,9 @@ public static class KvgSynthExperiment
 
             SeenUnseenCount Count(Func<int, bool> counted) =>
                 SeenUnseenCount.Of(Enumerable.Range(0, test.Count), i => test[i].Target.Entity?.Domain.IsSeen ?? true, counted);
-            bool WritesKnowledge(int i) => test[i].Target.Entity is { } entity && evaluation.Items[i].Text.Contains(SynthText.Knowledge(entity), StringComparison.Ordinal);
+            var writesKnowledge = Enumerable.Range(0, test.Count)
+                .Select(i => test[i].Target.Entity is { } entity && evaluation.Items[i].Text.Contains(SynthText.Knowledge(entity), StringComparison.Ordinal))
+                .ToArray();
 
             var score = evaluation.Score;
             File.WriteAllText(Path.Combine(evalDir, "kvg-score.json"), PythonJson.Serialize(KvgEvalOutput.Summary(score), 2), new UTF8Encoding(false));
@@ -589,7 +597,7 @@ public static class KvgSynthExperiment
                 score.Overall.MeanIou, confusion.TargetEntity, confusion.OtherEntity, confusion.NoEntity,
                 BoxDiversity.Of(evaluation.Items.Select(i => i.Prediction)),
                 Count(i => evaluation.Items[i].Text.Contains(test[i].Target.Label, StringComparison.Ordinal)),
-                Count(WritesKnowledge), Count(i => WritesKnowledge(i) && evaluation.Items[i].Correct));
+                Count(i => writesKnowledge[i]), Count(i => writesKnowledge[i] && evaluation.Items[i].Correct));
             log($"[eval {variant}] overall {row.Overall:F1}, seen {row.Seen:F1}, unseen {row.Unseen:F1}, parse failures {row.ParseFailures}; " +
                 $"target {row.TargetEntity} / other entity {row.OtherEntity} / none {row.NoEntity}; writes the name: {row.NamesTarget}; " +
                 $"its knowledge sentence: {row.WritesKnowledge} (box right: {row.KnowledgeAndRight.Seen} and {row.KnowledgeAndRight.Unseen}); e.g. {Truncate(evaluation.Items[0].Text)}");

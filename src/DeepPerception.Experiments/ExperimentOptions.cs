@@ -60,6 +60,15 @@ public sealed record ExperimentOptions
     /// </summary>
     public double RopeTheta { get; init; } = 1_000_000.0;
 
+    /// <summary>
+    /// Interleave the decoder's M-RoPE channels over the temporal, height and width axes (Qwen3-VL's layout,
+    /// <see cref="DeepPerception.ML.Qwen2VL.Qwen2VLConfig.MropeInterleaved"/>) instead of Qwen2-VL's contiguous sections,
+    /// with Qwen3-VL's proportions (height and width 5/16 of the pairs each). Contiguous, the width section of a small head
+    /// gets only the slowest frequencies, so one rotary base cannot give both fine image positions and slow channels that
+    /// reach back over a rationale; interleaved, every axis spans the whole range. Off by default.
+    /// </summary>
+    public bool MropeInterleaved { get; init; }
+
     /// <summary>Size of the trained byte-level BPE vocabulary (including the special tokens).</summary>
     public int VocabSize { get; init; } = 1024;
 

@@ -329,13 +329,13 @@ public static class KvgSynthExperiment
             int Id(string token) => _tokenizer.TokenToId(token) ?? throw new InvalidOperationException($"The trained tokenizer lacks {token}.");
             var m = o.Model;
             var half = m.Hidden / m.Heads / 2;
-            var t = Math.Max(1, half / 4);
-            var h = (half - t) / 2;
+            var h = o.MropeInterleaved ? half * 5 / 16 : (half - Math.Max(1, half / 4)) / 2;
+            var t = o.MropeInterleaved ? half - 2 * h : Math.Max(1, half / 4);
             var config = new Qwen2VLConfig
             {
                 VocabSize = bpe.VocabSize, HiddenSize = m.Hidden, IntermediateSize = m.Intermediate, NumHiddenLayers = m.Layers,
                 NumAttentionHeads = m.Heads, NumKeyValueHeads = m.KvHeads, MropeSection = [t, h, half - t - h], MaxPositionEmbeddings = 4096,
-                RopeTheta = o.RopeTheta,
+                RopeTheta = o.RopeTheta, MropeInterleaved = o.MropeInterleaved,
                 BosTokenId = Id(QwenSpecialTokens.EndOfText), EosTokenId = Id(QwenSpecialTokens.ImEnd),
                 VisionStartTokenId = Id(QwenSpecialTokens.VisionStart), VisionEndTokenId = Id(QwenSpecialTokens.VisionEnd),
                 VisionTokenId = Id(QwenSpecialTokens.VisionPad), ImageTokenId = Id(QwenSpecialTokens.ImagePad), VideoTokenId = Id(QwenSpecialTokens.VideoPad),
@@ -344,7 +344,7 @@ public static class KvgSynthExperiment
             using var model = new Qwen2VLForConditionalGeneration(config);
             model.InitializeWeights(o.Seed);
             var parameters = model.parameters().Sum(p => p.numel());
-            log($"model: hidden {m.Hidden}, {m.Layers} layers, vision {m.VisionEmbed}×{m.VisionDepth}, rope theta {o.RopeTheta:G}, {parameters / 1e6:F2}M parameters");
+            log($"model: hidden {m.Hidden}, {m.Layers} layers, vision {m.VisionEmbed}×{m.VisionDepth}, rope theta {o.RopeTheta:G}{(o.MropeInterleaved ? " (interleaved M-RoPE)" : "")}, {parameters / 1e6:F2}M parameters");
             return SaveModel(model, "init");
         }
 

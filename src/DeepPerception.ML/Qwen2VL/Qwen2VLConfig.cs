@@ -80,6 +80,43 @@ public sealed record Qwen2VLConfig
     /// <summary>M-RoPE sections (t, h, w) in units of rotary pairs; sums to head_dim / 2.</summary>
     public int[] MropeSection { get; init; } = [16, 24, 24];
 
+    /// <summary>
+    /// Whether the M-RoPE channels are interleaved over the axes (<c>rope_scaling.mrope_interleaved</c>, Qwen3-VL's
+    /// layout) instead of Qwen2-VL's contiguous sections. Interleaved, rotary pair <c>j</c> follows the height axis when
+    /// <c>j mod 3 = 1</c> and <c>j &lt; 3·h</c>, the width axis when <c>j mod 3 = 2</c> and <c>j &lt; 3·w</c>, and the
+    /// temporal axis otherwise, so every axis gets fast and slow frequencies alike. Off (false) for every Qwen2-VL
+    /// checkpoint; transformers' Qwen2-VL code ignores the key, so a checkpoint with it on runs correctly only here.
+    /// </summary>
+    public bool MropeInterleaved { get; init; }
+
+    /// <summary>
+    /// The position axis (0 temporal, 1 height, 2 width) each rotary pair of a head follows, in <see cref="MropeSection"/>
+    /// units [head_dim / 2]; the second half of the head repeats it.
+    /// </summary>
+    public int[] MropeAxisOfPair()
+    {
+        var half = MropeSection.Sum();
+        var axis = new int[half];
+        if (MropeInterleaved)
+        {
+            for (var j = 0; j < half; j++)
+            {
+                axis[j] = j % 3 == 1 && j < 3 * MropeSection[1] ? 1 : j % 3 == 2 && j < 3 * MropeSection[2] ? 2 : 0;
+            }
+
+            return axis;
+        }
+
+        var offset = 0;
+        for (var a = 0; a < 3; a++)
+        {
+            Array.Fill(axis, a, offset, MropeSection[a]);
+            offset += MropeSection[a];
+        }
+
+        return axis;
+    }
+
     /// <summary>Whether <c>lm_head</c> shares the embedding matrix.</summary>
     public bool TieWordEmbeddings { get; init; }
 
@@ -122,6 +159,8 @@ public sealed record Qwen2VLConfig
             throw new ArgumentException($"num_attention_heads {NumAttentionHeads} is not divisible by num_key_value_heads {NumKeyValueHeads}.");
         if (MropeSection.Length != 3 || MropeSection.Sum() * 2 != HeadDim)
             throw new ArgumentException($"mrope_section [{string.Join(',', MropeSection)}] must have 3 entries summing to head_dim/2 = {HeadDim / 2}.");
+        if (MropeInterleaved && (3 * MropeSection[1] - 2 >= HeadDim / 2 || 3 * MropeSection[2] - 1 >= HeadDim / 2))
+            throw new ArgumentException($"interleaved mrope_section [{string.Join(',', MropeSection)}] gives height or width more rotary pairs than every third of head_dim/2 = {HeadDim / 2} holds.");
         if (Vision.EmbedDim % Vision.NumHeads != 0)
             throw new ArgumentException($"vision embed_dim {Vision.EmbedDim} is not divisible by num_heads {Vision.NumHeads}.");
         if (Vision.HiddenSize != HiddenSize)
@@ -197,6 +236,7 @@ public sealed record Qwen2VLConfig
             RmsNormEps = D(text, "rms_norm_eps", defaults.RmsNormEps),
             RopeTheta = D(text, "rope_theta", defaults.RopeTheta),
             MropeSection = section,
+            MropeInterleaved = rope?["mrope_interleaved"]?.GetValue<bool>() ?? false,
             TieWordEmbeddings = (root["tie_word_embeddings"] ?? text["tie_word_embeddings"])?.GetValue<bool>() ?? false,
             MaxPositionEmbeddings = I(text, "max_position_embeddings", defaults.MaxPositionEmbeddings),
             BosTokenId = I(root, "bos_token_id", defaults.BosTokenId),
@@ -208,6 +248,17 @@ public sealed record Qwen2VLConfig
             VideoTokenId = I(root, "video_token_id", defaults.VideoTokenId),
             Vision = vision,
         }.Validate();
+    }
+
+    private JsonObject RopeScalingJson()
+    {
+        var rope = new JsonObject { ["type"] = "mrope", ["mrope_section"] = new JsonArray(MropeSection.Select(x => (JsonNode)x).ToArray()) };
+        if (MropeInterleaved)
+        {
+            rope["mrope_interleaved"] = true;
+        }
+
+        return rope;
     }
 
     /// <summary>Writes this config as a Hugging Face <c>config.json</c> (loadable by transformers' Qwen2VLConfig).</summary>
@@ -225,7 +276,7 @@ public sealed record Qwen2VLConfig
         ["max_position_embeddings"] = MaxPositionEmbeddings,
         ["rms_norm_eps"] = RmsNormEps,
         ["rope_theta"] = RopeTheta,
-        ["rope_scaling"] = new JsonObject { ["type"] = "mrope", ["mrope_section"] = new JsonArray(MropeSection.Select(x => (JsonNode)x).ToArray()) },
+        ["rope_scaling"] = RopeScalingJson(),
         ["tie_word_embeddings"] = TieWordEmbeddings,
         ["use_cache"] = true,
         ["use_sliding_window"] = false,

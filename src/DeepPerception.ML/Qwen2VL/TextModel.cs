@@ -267,12 +267,23 @@ public sealed class Qwen2VLTextModel : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// cos/sin [B, 1, L, head_dim] after M-RoPE section selection, from position ids [3, B, L]. Dimension d takes its angle
-    /// from axis (section index of d) mod 3, with the sections doubled over the two halves.
+    /// from axis (section index of d) mod 3, with the sections doubled over the two halves; with
+    /// <see cref="Qwen2VLConfig.MropeInterleaved"/> from <see cref="Qwen2VLConfig.MropeAxisOfPair"/> instead.
     /// </summary>
     internal (Tensor Cos, Tensor Sin) RopeCosSin(Tensor positionIds, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
         var (cos3, sin3) = RopePerAxis(positionIds);
+        if (_config.MropeInterleaved)
+        {
+            var axis = _config.MropeAxisOfPair();
+            using var index = torch.tensor(axis.Concat(axis).Select(a => (long)a).ToArray(), device: positionIds.device)
+                .view(1, 1, 1, -1).expand(1, cos3.shape[1], cos3.shape[2], -1);
+            var cosI = cos3.gather(0, index).squeeze(0).unsqueeze(1).to(dtype);
+            var sinI = sin3.gather(0, index).squeeze(0).unsqueeze(1).to(dtype);
+            return (cosI.MoveToOuterDisposeScope(), sinI.MoveToOuterDisposeScope());
+        }
+
         var sections = _config.MropeSection.Concat(_config.MropeSection).ToArray();
         var cosParts = new List<Tensor>();
         var sinParts = new List<Tensor>();

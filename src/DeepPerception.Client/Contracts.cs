@@ -119,8 +119,8 @@ public sealed record KnowledgeEntryDto(string EntityId, string Name, string Desc
 /// <param name="CheckpointEvery">Checkpoint period in steps (0 = none).</param>
 /// <param name="Seed">Seed.</param>
 /// <param name="Settings">Further engine settings (generations, temperature, beta, max_completion_length, grpo_steps,
-/// grpo_learning_rate, target, lora_alpha, lora_dropout, train_vision, grad_accum, warmup_ratio, weight_decay,
-/// max_grad_norm, epochs, max_pixels).</param>
+/// grpo_learning_rate, target, lora_alpha, lora_dropout, train_vision, group_by_length, grad_accum, warmup_ratio,
+/// weight_decay, max_grad_norm, epochs, max_pixels, composites, composite_max_canvas).</param>
 public sealed record RecipeBody(
     string? Stages = null,
     string? Adapter = null,

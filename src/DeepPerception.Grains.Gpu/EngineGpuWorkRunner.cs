@@ -303,7 +303,7 @@ public sealed class EngineGpuWorkRunner : IGpuWorkRunner
                     Epochs = recipe.Epochs > 0 ? recipe.Epochs : (int)Math.Ceiling(stageSteps / (double)perEpoch),
                     BatchSize = recipe.BatchSize, GradientAccumulation = recipe.GradientAccumulation, MaxGradNorm = recipe.MaxGradNorm,
                     WeightDecay = recipe.WeightDecay, Freeze = recipe.Freeze, CheckpointEvery = recipe.CheckpointEvery, OutputDir = outDir,
-                    Seed = recipe.Seed, PadTokenId = model.PadTokenId, Stage = name,
+                    Seed = recipe.Seed, PadTokenId = model.PadTokenId, Stage = name, GroupByLength = recipe.GroupByLength,
                 };
                 result = new SftTrainer(model.Model, options).Train(examples, OnMetrics, resumeFrom, c.CancellationToken);
             }

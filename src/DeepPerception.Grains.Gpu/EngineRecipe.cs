@@ -31,6 +31,8 @@ public enum EngineStage
 /// <c>composite_max_canvas</c>: their largest canvas side (default 448; the smallest is half of it).</item>
 /// <item><c>lora_rank</c> (0 = full fine-tuning, default 0), <c>lora_alpha</c> (default 2 × rank), <c>lora_dropout</c> (default 0.05).</item>
 /// <item><c>train_vision</c>: also train the vision tower and merger in full fine-tuning (default false).</item>
+/// <item><c>group_by_length</c>: batch SFT examples of similar token length together (<see cref="SftOptions.GroupByLength"/>;
+/// default false), so that short direct answers are not padded to the length of a rationale.</item>
 /// <item><c>grad_accum</c> (1), <c>warmup_ratio</c> (0.1), <c>weight_decay</c> (0), <c>max_grad_norm</c> (1), <c>epochs</c> (enough for <c>MaxSteps</c>).</item>
 /// <item>GRPO: <c>generations</c> (4), <c>max_completion_length</c> (64), <c>temperature</c> (1), <c>beta</c> (0.04),
 /// <c>grpo_steps</c> (steps of the GRPO stage in <c>sft+grpo</c>; default <c>MaxSteps</c>), <c>grpo_learning_rate</c>.</item>
@@ -42,7 +44,7 @@ public sealed record EngineRecipe
     private static readonly ImmutableHashSet<string> Known = ImmutableHashSet.Create(StringComparer.Ordinal,
         "stages", "target", "lora_rank", "lora_alpha", "lora_dropout", "train_vision", "grad_accum", "warmup_ratio", "weight_decay",
         "max_grad_norm", "epochs", "generations", "max_completion_length", "temperature", "beta", "grpo_steps", "grpo_learning_rate",
-        "max_pixels", "composites", "composite_max_canvas");
+        "max_pixels", "composites", "composite_max_canvas", "group_by_length");
 
     /// <summary>The stages in order.</summary>
     public required IReadOnlyList<EngineStage> Stages { get; init; }
@@ -64,6 +66,9 @@ public sealed record EngineRecipe
 
     /// <summary>Whether the vision tower and merger are trained too (full fine-tuning).</summary>
     public bool TrainVision { get; init; }
+
+    /// <summary>Whether SFT batches group examples of similar length (<see cref="SftOptions.GroupByLength"/>).</summary>
+    public bool GroupByLength { get; init; }
 
     /// <summary>Optimizer steps of the SFT stage.</summary>
     public int SftSteps { get; init; }
@@ -186,6 +191,7 @@ public sealed record EngineRecipe
             CompositeMaxCanvas = Int(settings, "composite_max_canvas", 448, 128, 4096),
             Lora = lora,
             TrainVision = Bool(settings, "train_vision", false),
+            GroupByLength = Bool(settings, "group_by_length", false),
             SftSteps = recipe.MaxSteps,
             GrpoSteps = grpoSteps,
             LearningRate = recipe.LearningRate,

@@ -112,6 +112,7 @@ public sealed class HostileInputTests(ApiHostFixture host)
                      ("unknown stage", new { stages = "rlhf" }, "stages"),
                      ("unknown setting", new { settings = new Dictionary<string, string> { ["foo"] = "1" } }, "Unknown recipe setting"),
                      ("absurd generations", new { stages = "grpo", settings = new Dictionary<string, string> { ["generations"] = "1e9" } }, "generations"),
+                     ("length grouping 'yes'", new { settings = new Dictionary<string, string> { ["group_by_length"] = "yes" } }, "group_by_length"),
                      ("negative beta", new { stages = "grpo", settings = new Dictionary<string, string> { ["beta"] = "-1" } }, "beta"),
                      ("LoRA rank 100000", new { adapter = "lora", loraRank = 100_000 }, "loraRank"),
                  })

@@ -47,16 +47,20 @@ public sealed class EngineGpuWorkRunnerTests(EngineFixture fixture) : IClassFixt
         }
     }
 
-    [Fact]
-    public async Task Run_cancelled_after_a_checkpoint_and_resumed_from_it_ends_like_an_uninterrupted_run()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Run_cancelled_after_a_checkpoint_and_resumed_from_it_ends_like_an_uninterrupted_run(bool groupByLength)
     {
-        var recipe = EngineFixture.SftRecipe(steps: 24, checkpointEvery: 2);
-        var full = fixture.Spec("sft-resume", recipe, attempt: 1);
+        var settings = groupByLength ? ImmutableDictionary<string, string>.Empty.Add("group_by_length", "true") : null;
+        var recipe = EngineFixture.SftRecipe(steps: 24, checkpointEvery: 2, settings);
+        var name = groupByLength ? "sft-resume-grouped" : "sft-resume";
+        var full = fixture.Spec(name, recipe, attempt: 1);
         var uninterrupted = await fixture.Runner.RunFineTuneAsync(full, null, new RecordingProgress(), CancellationToken.None);
 
         using var cts = new CancellationTokenSource();
         string? reported = null;
-        var killed = fixture.Spec("sft-resume-b", recipe, attempt: 1);
+        var killed = fixture.Spec(name + "-b", recipe, attempt: 1);
         var progress = new RecordingProgress(p =>
         {
             if (p.CheckpointKey is not null && reported is null)
@@ -69,7 +73,7 @@ public sealed class EngineGpuWorkRunnerTests(EngineFixture fixture) : IClassFixt
         Assert.NotNull(reported);
         Assert.False(await fixture.Store.ExistsAsync($"{killed.OutputKey}/{ArtifactFolders.ManifestFile}"));
 
-        var resumed = fixture.Spec("sft-resume-b", recipe, attempt: 2);
+        var resumed = fixture.Spec(name + "-b", recipe, attempt: 2);
         var resumedProgress = new RecordingProgress();
         var outcome = await fixture.Runner.RunFineTuneAsync(resumed, reported, resumedProgress, CancellationToken.None);
 
@@ -83,6 +87,13 @@ public sealed class EngineGpuWorkRunnerTests(EngineFixture fixture) : IClassFixt
         }
 
         Assert.Equal(await HashAsync(full.OutputKey + "/model.safetensors"), await HashAsync(resumed.OutputKey + "/model.safetensors"));
+        if (groupByLength)
+        {
+            // The setting reaches the trainer: the same recipe without it batches the examples in another order.
+            var plain = fixture.Spec("sft-resume-grouped-plain", EngineFixture.SftRecipe(steps: 24, checkpointEvery: 2), attempt: 1);
+            await fixture.Runner.RunFineTuneAsync(plain, null, new RecordingProgress(), CancellationToken.None);
+            Assert.NotEqual(await HashAsync(full.OutputKey + "/model.safetensors"), await HashAsync(plain.OutputKey + "/model.safetensors"));
+        }
     }
 
     [Fact]
@@ -252,6 +263,11 @@ public sealed class EngineGpuWorkRunnerTests(EngineFixture fixture) : IClassFixt
         var lora = EngineRecipe.From(EngineFixture.SftRecipe(4, 2, ImmutableDictionary<string, string>.Empty.Add("lora_rank", "8")));
         Assert.Equal(8, lora.Lora!.Rank);
         Assert.Equal([EngineStage.Sft], lora.Stages);
+        Assert.False(lora.GroupByLength);
+        Assert.True(EngineRecipe.From(EngineFixture.SftRecipe(4, 2, ImmutableDictionary<string, string>.Empty.Add("group_by_length", "true"))).GroupByLength);
+        var grouping = Assert.Throws<InvalidRecipeException>(() => EngineRecipe.From(EngineFixture.SftRecipe(4, 2,
+            ImmutableDictionary<string, string>.Empty.Add("group_by_length", "yes"))));
+        Assert.Contains("'group_by_length' must be true or false (got 'yes')", grouping.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -72,6 +72,7 @@ public sealed class TrainingService(IGrainFactory grains, IArtifactStore store, 
     {
         ["target"] = ["cot", "direct", "cot-composite"],
         ["train_vision"] = ["true", "false"],
+        ["group_by_length"] = ["true", "false"],
     };
 
     private IFineTuneJobGrain Grain(PlatformPrincipal caller, string jobId) =>

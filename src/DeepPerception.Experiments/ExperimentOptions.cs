@@ -31,7 +31,8 @@ public sealed record ExperimentOptions
 
     /// <summary>
     /// The output folder of an earlier run whose tokenizer and base model this run reuses instead of training them (the
-    /// seed, image options and model settings should match that run's). Null (default) trains both.
+    /// seed and image options should match that run's; a base saved with another rotary base, M-RoPE layout, width,
+    /// decoder depth or vision depth is refused). Null (default) trains both.
     /// </summary>
     public string? BaseFrom { get; init; }
 

@@ -214,6 +214,29 @@ public static class KvgSynthExperiment
                 throw new ArgumentException($"{earlier} holds no base model and tokenizer (models/base/config.json, tokenizer/tokenizer.json) of a finished run.", nameof(ExperimentOptions.BaseFrom));
             }
 
+            // The reused model keeps its own shape and positions; a run whose options say otherwise would report settings it
+            // never trained with.
+            var saved = Qwen2VLConfig.FromFile(Path.Combine(baseDir, "config.json"));
+            var mismatches = new List<string>();
+            void Compare<T>(string setting, T savedValue, T asked)
+            {
+                if (!EqualityComparer<T>.Default.Equals(savedValue, asked))
+                {
+                    mismatches.Add(string.Create(CultureInfo.InvariantCulture, $"{setting} {savedValue} (this run: {asked})"));
+                }
+            }
+
+            Compare("rope theta", saved.RopeTheta, o.RopeTheta);
+            Compare("interleaved M-RoPE", saved.MropeInterleaved, o.MropeInterleaved);
+            Compare("hidden size", saved.HiddenSize, o.Model.Hidden);
+            Compare("decoder layers", saved.NumHiddenLayers, o.Model.Layers);
+            Compare("vision depth", saved.Vision.Depth, o.Model.VisionDepth);
+            if (mismatches.Count > 0)
+            {
+                throw new ArgumentException($"{baseDir} was trained with {string.Join(", ", mismatches)}; give the base run's model settings.",
+                    nameof(ExperimentOptions.BaseFrom));
+            }
+
             // The earlier run's options say how many shape images its base trained on (older runs lack ShapeCotSamples).
             var resultsPath = Path.Combine(earlier, "results.json");
             int shapesSeen;

@@ -175,6 +175,12 @@ public sealed class KvgSynthExperimentTests : IDisposable
         Assert.Equal(File.ReadAllLines(Path.Combine(first.OutputDirectory, "eval", "base", "predictions.jsonl")),
             File.ReadAllLines(Path.Combine(secondDir, "eval", "base", "predictions.jsonl")));
 
+        // A base trained with other positions or another shape is refused, naming what differs.
+        var theta = Assert.Throws<ArgumentException>(() => KvgSynthExperiment.Run(
+            first with { OutputDirectory = Path.Combine(_dir, "theta"), BaseFrom = first.OutputDirectory, RopeTheta = 10, MropeInterleaved = true }, _ => { }));
+        Assert.Equal(nameof(ExperimentOptions.BaseFrom), theta.ParamName);
+        Assert.Contains($"rope theta {first.RopeTheta} (this run: 10), interleaved M-RoPE False (this run: True)", theta.Message);
+
         // A folder without a trained base is refused, naming the setting.
         var e = Assert.Throws<ArgumentException>(() =>
             KvgSynthExperiment.Run(first with { OutputDirectory = Path.Combine(_dir, "third"), BaseFrom = secondDir }, _ => { }));

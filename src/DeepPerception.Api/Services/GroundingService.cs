@@ -162,27 +162,15 @@ public sealed class GroundingService(IGrainFactory grains, DeepPerceptionApiOpti
         // pixel data) with ImageRefusedException. Both map to the same 413/415/422 answers.
         _decoder.Inspect(request.Image);
 
-        // The budget check and the model resolution are independent reads of two grains: both calls go out at once, so a
-        // request waits for one round trip instead of two. The budget is still judged first, so its error wins.
-        var model = grains.GetGrain<IModelGrain>(PlatformKeys.Scoped(caller.TenantId, request.Model, "model id"));
-        var profile = grains.GetGrain<ITenantGrain>(caller.TenantId).GetProfileAsync();
-        var resolving = model.ResolveServingAsync(request.Version);
-        try
+        var quota = (await grains.GetGrain<ITenantGrain>(caller.TenantId).GetProfileAsync().ConfigureAwait(false)).Quota;
+        if (quota.RemainingGpuSeconds <= 0)
         {
-            var quota = (await profile.ConfigureAwait(false)).Quota;
-            if (quota.RemainingGpuSeconds <= 0)
-            {
-                throw new BudgetExceededException(
-                    $"The tenant's GPU-seconds budget is spent ({quota.GpuSecondsCharged:F1} of {quota.GpuSecondsBudget:F1} charged).", 0);
-            }
-        }
-        catch
-        {
-            _ = resolving.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-            throw;
+            throw new BudgetExceededException(
+                $"The tenant's GPU-seconds budget is spent ({quota.GpuSecondsCharged:F1} of {quota.GpuSecondsBudget:F1} charged).", 0);
         }
 
-        var target = await resolving.ConfigureAwait(false);
+        var model = grains.GetGrain<IModelGrain>(PlatformKeys.Scoped(caller.TenantId, request.Model, "model id"));
+        var target = await model.ResolveServingAsync(request.Version).ConfigureAwait(false);
         PlatformKeys.RequireTenantArtifact(caller.TenantId, target.CheckpointKey, "checkpoint");
         var work = new GroundWork(Guid.NewGuid().ToString("N"), caller.TenantId, target.CheckpointKey, request.Image, request.Query.Trim(), request.Settings);
         return (work, target.Version);

@@ -240,6 +240,7 @@ public sealed class Qwen2VLTextModel : nn.Module<Tensor, Tensor>
 
     private readonly Qwen2VLConfig _config;
     private Tensor? _invFreq;
+    private Tensor? _axisIndex;
 
     /// <summary>Builds the decoder.</summary>
     public Qwen2VLTextModel(Qwen2VLConfig config) : base(nameof(Qwen2VLTextModel))
@@ -276,9 +277,7 @@ public sealed class Qwen2VLTextModel : nn.Module<Tensor, Tensor>
         var (cos3, sin3) = RopePerAxis(positionIds);
         if (_config.MropeInterleaved)
         {
-            var axis = _config.MropeAxisOfPair();
-            using var index = torch.tensor(axis.Concat(axis).Select(a => (long)a).ToArray(), device: positionIds.device)
-                .view(1, 1, 1, -1).expand(1, cos3.shape[1], cos3.shape[2], -1);
+            var index = AxisIndex(positionIds.device).view(1, 1, 1, -1).expand(1, cos3.shape[1], cos3.shape[2], -1);
             var cosI = cos3.gather(0, index).squeeze(0).unsqueeze(1).to(dtype);
             var sinI = sin3.gather(0, index).squeeze(0).unsqueeze(1).to(dtype);
             return (cosI.MoveToOuterDisposeScope(), sinI.MoveToOuterDisposeScope());
@@ -298,6 +297,23 @@ public sealed class Qwen2VLTextModel : nn.Module<Tensor, Tensor>
         var cos = torch.cat(cosParts, -1).unsqueeze(1).to(dtype);
         var sin = torch.cat(sinParts, -1).unsqueeze(1).to(dtype);
         return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// The axis of every channel of a head [head_dim] (int64, <see cref="Qwen2VLConfig.MropeAxisOfPair"/> over both halves)
+    /// on <paramref name="device"/>, for the interleaved layout: a constant of the config, built once per device.
+    /// </summary>
+    private Tensor AxisIndex(Device device)
+    {
+        if (_axisIndex is { } cached && cached.device_type == device.type && cached.device_index == device.index)
+        {
+            return cached;
+        }
+
+        _axisIndex?.Dispose();
+        var axis = _config.MropeAxisOfPair();
+        _axisIndex = torch.tensor(axis.Concat(axis).Select(a => (long)a).ToArray(), device: device).DetachFromDisposeScope();
+        return _axisIndex;
     }
 
     /// <summary>
@@ -332,6 +348,8 @@ public sealed class Qwen2VLTextModel : nn.Module<Tensor, Tensor>
         {
             _invFreq?.Dispose();
             _invFreq = null;
+            _axisIndex?.Dispose();
+            _axisIndex = null;
         }
 
         base.Dispose(disposing);
